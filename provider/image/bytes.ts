@@ -1,0 +1,36 @@
+// Fixed-offset field readers shared by the on-disk structure parsers; 64-bit fields are range-checked bigints.
+import { ImageError } from "./errors";
+
+/** Converts a 64-bit field to a number, failing with the field's name and location when it exceeds 2^53. */
+export function u64(value: bigint, field: string, where: { file: string; offset: number }): number {
+  if (value > BigInt(Number.MAX_SAFE_INTEGER)) {
+    throw new ImageError(`${where.file}: ${field} at offset ${where.offset} is ${value}, larger than any disk this tool reads`, {
+      file: where.file,
+      offset: where.offset,
+      fix: "the header is corrupt or this is not the format it claims to be; check the file with qemu-img check",
+      code: "field-out-of-range",
+    });
+  }
+  return Number(value);
+}
+
+export const readU64BE = (buf: Buffer, off: number, field: string, where: { file: string; offset: number }): number =>
+  u64(buf.readBigUInt64BE(off), field, { file: where.file, offset: where.offset + off });
+
+export const readU64LE = (buf: Buffer, off: number, field: string, where: { file: string; offset: number }): number =>
+  u64(buf.readBigUInt64LE(off), field, { file: where.file, offset: where.offset + off });
+
+/** Formats a mixed-endian GUID (as GPT and VHDX store them) in its canonical upper-case text form. */
+export function guidToString(buf: Buffer, off: number): string {
+  const hex = (b: Buffer) => b.toString("hex");
+  const le = (start: number, len: number) => hex(Buffer.from(buf.subarray(off + start, off + start + len)).reverse());
+  return `${le(0, 4)}-${le(4, 2)}-${le(6, 2)}-${hex(buf.subarray(off + 8, off + 10))}-${hex(buf.subarray(off + 10, off + 16))}`.toUpperCase();
+}
+
+export function isZero(buf: Buffer): boolean {
+  for (let i = 0; i < buf.length; i++) if (buf[i] !== 0) return false;
+  return true;
+}
+
+export const GiB = 1024 ** 3;
+export const MiB = 1024 ** 2;

@@ -1,0 +1,66 @@
+// Opens any supported image file, decompressing gzip or bzip2 first, and returns its virtual disk.
+import { spool, type SpoolOptions } from "./compression";
+import { sniff } from "./detect";
+import type { Compression, VirtualDisk } from "./disk";
+import { ImageError } from "./errors";
+import { Qcow2Disk } from "./qcow2";
+import { RawDisk } from "./raw";
+import { FileSource } from "./source";
+import { VdiDisk } from "./vdi";
+import { VhdxDisk } from "./vhdx";
+import { refuseDescriptorVmdk, VmdkDisk } from "./vmdk";
+
+export interface OpenedImage {
+  file: string;
+  /** Size of the file as given (compressed, if it is). */
+  fileSize: number;
+  compression: Compression;
+  disk: VirtualDisk;
+  close(): Promise<void>;
+}
+
+export type OpenOptions = SpoolOptions;
+
+async function openContainer(host: FileSource, label: string): Promise<VirtualDisk> {
+  const s = await sniff(host, label);
+  if (s.kind === "compressed") {
+    throw new ImageError(`${label} is ${s.compression}-compressed inside another compression layer`, {
+      file: label,
+      fix: "compress the disk image once: decompress both layers and compress the image with gzip or bzip2",
+      code: "nested-compression",
+    });
+  }
+  if (s.kind === "vmdk-descriptor") refuseDescriptorVmdk(s.text, label);
+  switch (s.kind === "container" ? s.format : "raw") {
+    case "qcow2":
+      return Qcow2Disk.open(host);
+    case "vmdk":
+      return VmdkDisk.open(host);
+    case "vdi":
+      return VdiDisk.open(host);
+    case "vhdx":
+      return VhdxDisk.open(host);
+    default:
+      return new RawDisk(host);
+  }
+}
+
+export async function openImage(path: string, options: OpenOptions = {}): Promise<OpenedImage> {
+  const file = await FileSource.open(path);
+  let host = file;
+  let compression: Compression = "none";
+  try {
+    const s = await sniff(file, path);
+    if (s.kind === "compressed") {
+      compression = s.compression;
+      await file.close();
+      host = await spool(path, s.compression, options);
+    }
+    const disk = await openContainer(host, host.name);
+    return { file: path, fileSize: file.size, compression, disk, close: () => disk.close() };
+  } catch (err) {
+    await host.close().catch(() => undefined);
+    if (host !== file) await file.close().catch(() => undefined);
+    throw err;
+  }
+}

@@ -1,0 +1,345 @@
+// Reader for qcow2 v2 and v3 images (QEMU's docs/interop/qcow2.txt), written here: no Node library reads qcow2.
+import { inflateRawSync } from "node:zlib";
+import * as zlib from "node:zlib";
+import { decompress as zstdDecompressJs } from "fzstd";
+import { readU64BE } from "./bytes";
+import { checkWithinFile, LruCache, readMapped, type BlockLocation, type VirtualDisk } from "./disk";
+import { ImageError } from "./errors";
+import type { FileSource } from "./source";
+
+export const QCOW2_MAGIC = 0x514649fb; // "QFI\xfb"
+const V2_HEADER_SIZE = 72;
+const V3_MIN_HEADER_SIZE = 104;
+
+const INCOMPAT_DIRTY = 1n << 0n;
+const INCOMPAT_CORRUPT = 1n << 1n;
+const INCOMPAT_DATA_FILE = 1n << 2n;
+const INCOMPAT_COMPRESSION = 1n << 3n;
+const INCOMPAT_EXTL2 = 1n << 4n;
+const INCOMPAT_KNOWN = INCOMPAT_DIRTY | INCOMPAT_CORRUPT | INCOMPAT_DATA_FILE | INCOMPAT_COMPRESSION | INCOMPAT_EXTL2;
+
+const EXT_END = 0x00000000;
+const EXT_FEATURE_NAMES = 0x6803f857;
+const EXT_CRYPTO = 0x0537be77;
+const EXT_DATA_FILE = 0x44415441;
+
+const L1_OFFSET_MASK = 0x00fffffffffffe00n;
+const L2_OFFSET_MASK = 0x00fffffffffffe00n;
+const L2_COMPRESSED = 1n << 62n;
+const L2_ZERO = 1n;
+
+export interface Qcow2Header {
+  version: 2 | 3;
+  backingFileOffset: number;
+  backingFileSize: number;
+  clusterBits: number;
+  size: number;
+  cryptMethod: number;
+  l1Size: number;
+  l1TableOffset: number;
+  incompatibleFeatures: bigint;
+  headerLength: number;
+  compressionType: "zlib" | "zstd";
+}
+
+export const Qcow2Header = {
+  parse(buf: Buffer, file: string): Qcow2Header {
+    const where = { file, offset: 0 };
+    if (buf.length < V2_HEADER_SIZE || buf.readUInt32BE(0) !== QCOW2_MAGIC) {
+      throw new ImageError(`${file}: not a qcow2 image (no QFI\\xfb magic at offset 0)`, { file, offset: 0, fix: "pass a qcow2 image" });
+    }
+    const version = buf.readUInt32BE(4);
+    if (version !== 2 && version !== 3) {
+      throw new ImageError(`${file}: qcow2 version ${version} at offset 4 is not supported (expected 2 or 3)`, {
+        file,
+        offset: 4,
+        fix: "convert it with qemu-img convert -O qcow2 -o compat=1.1",
+        code: "qcow2-version",
+      });
+    }
+    const v3 = version === 3;
+    const headerLength = v3 ? buf.readUInt32BE(100) : V2_HEADER_SIZE;
+    const incompatibleFeatures = v3 ? buf.readBigUInt64BE(72) : 0n;
+    const compressionType =
+      v3 && headerLength > V3_MIN_HEADER_SIZE && incompatibleFeatures & INCOMPAT_COMPRESSION ? buf.readUInt8(104) : 0;
+    if (compressionType > 1) {
+      throw new ImageError(`${file}: qcow2 compression type ${compressionType} at offset 104 is unknown (expected 0 zlib or 1 zstd)`, {
+        file,
+        offset: 104,
+        fix: "convert it with qemu-img convert -O qcow2 to rewrite it with zlib compression",
+        code: "qcow2-compression-type",
+      });
+    }
+    return {
+      version,
+      backingFileOffset: readU64BE(buf, 8, "backing_file_offset", where),
+      backingFileSize: buf.readUInt32BE(16),
+      clusterBits: buf.readUInt32BE(20),
+      size: readU64BE(buf, 24, "size", where),
+      cryptMethod: buf.readUInt32BE(32),
+      l1Size: buf.readUInt32BE(36),
+      l1TableOffset: readU64BE(buf, 40, "l1_table_offset", where),
+      incompatibleFeatures,
+      headerLength,
+      compressionType: compressionType === 1 ? "zstd" : "zlib",
+    };
+  },
+};
+
+interface HeaderExtension {
+  type: number;
+  offset: number;
+  data: Buffer;
+}
+
+function parseExtensions(buf: Buffer, start: number, clusterSize: number): HeaderExtension[] {
+  const exts: HeaderExtension[] = [];
+  let off = start;
+  while (off + 8 <= Math.min(buf.length, clusterSize)) {
+    const type = buf.readUInt32BE(off);
+    const len = buf.readUInt32BE(off + 4);
+    if (type === EXT_END) break;
+    exts.push({ type, offset: off, data: buf.subarray(off + 8, off + 8 + len) });
+    off += 8 + Math.ceil(len / 8) * 8;
+  }
+  return exts;
+}
+
+/** Names of incompatible feature bits from the feature name table, for a precise refusal message. */
+function featureNames(exts: HeaderExtension[]): Map<number, string> {
+  const names = new Map<number, string>();
+  for (const ext of exts.filter((e) => e.type === EXT_FEATURE_NAMES)) {
+    for (let i = 0; i + 48 <= ext.data.length; i += 48) {
+      if (ext.data[i] === 0) names.set(ext.data[i + 1], ext.data.subarray(i + 2, i + 48).toString("latin1").replace(/\0.*$/s, ""));
+    }
+  }
+  return names;
+}
+
+const zstdNative = (zlib as unknown as { zstdDecompressSync?: (b: Buffer) => Buffer }).zstdDecompressSync;
+
+export class Qcow2Disk implements VirtualDisk {
+  readonly format = "qcow2" as const;
+  readonly name: string;
+  readonly size: number;
+  readonly details: Record<string, string | number | boolean>;
+  private readonly clusterSize: number;
+  private readonly l2Entries: number;
+  private readonly extendedL2: boolean;
+  private readonly subclusterSize: number;
+  private readonly l1: bigint[];
+  private readonly l2Cache = new LruCache<BigUint64Array>(64);
+  private readonly clusterCache = new LruCache<Buffer>(4);
+
+  private constructor(
+    private readonly host: FileSource,
+    private readonly header: Qcow2Header,
+    l1: bigint[],
+  ) {
+    this.name = `qcow2 virtual disk of ${host.name}`;
+    this.size = header.size;
+    this.clusterSize = 2 ** header.clusterBits;
+    this.extendedL2 = (header.incompatibleFeatures & INCOMPAT_EXTL2) !== 0n;
+    this.l2Entries = this.clusterSize / (this.extendedL2 ? 16 : 8);
+    this.subclusterSize = this.extendedL2 ? this.clusterSize / 32 : this.clusterSize;
+    this.l1 = l1;
+    this.details = {
+      version: header.version,
+      clusterSize: this.clusterSize,
+      compressionType: header.compressionType,
+      extendedL2: this.extendedL2,
+      dirty: (header.incompatibleFeatures & INCOMPAT_DIRTY) !== 0n,
+    };
+  }
+
+  static async open(host: FileSource): Promise<Qcow2Disk> {
+    const file = host.name;
+    checkWithinFile(host, "qcow2 header", 0, V2_HEADER_SIZE);
+    const headBuf = await host.read(0, Math.min(host.size, 65536));
+    const h = Qcow2Header.parse(headBuf, file);
+    if (h.clusterBits < 9 || h.clusterBits > 21) {
+      throw new ImageError(`${file}: qcow2 cluster_bits ${h.clusterBits} at offset 20 is outside 9..21`, {
+        file,
+        offset: 20,
+        fix: "the header is corrupt; re-create the image with qemu-img convert -O qcow2",
+        code: "qcow2-corrupt",
+      });
+    }
+    const clusterSize = 2 ** h.clusterBits;
+    const exts = parseExtensions(headBuf, h.version === 3 ? h.headerLength : V2_HEADER_SIZE, clusterSize);
+    if (h.backingFileOffset !== 0) {
+      const name =
+        h.backingFileOffset + h.backingFileSize <= headBuf.length
+          ? headBuf.subarray(h.backingFileOffset, h.backingFileOffset + h.backingFileSize).toString("utf8")
+          : "(name past the first 64 KiB)";
+      throw new ImageError(`qcow2 header of ${file} at offset 8: backing file "${name}" is not allowed; DigitalOcean imports one self-contained file`, {
+        file,
+        offset: 8,
+        fix: `flatten it into one file: qemu-img convert -O qcow2 ${file} flat.qcow2`,
+        code: "qcow2-backing-file",
+      });
+    }
+    const dataFile = exts.find((e) => e.type === EXT_DATA_FILE);
+    if (h.incompatibleFeatures & INCOMPAT_DATA_FILE || dataFile) {
+      const name = dataFile ? dataFile.data.toString("utf8") : "(not named)";
+      throw new ImageError(`qcow2 header of ${file} at offset 72: guest data lives in the external data file "${name}", which an upload of ${file} would not include`, {
+        file,
+        offset: 72,
+        fix: `merge the data into one file: qemu-img convert -O qcow2 ${file} single.qcow2`,
+        code: "qcow2-external-data-file",
+      });
+    }
+    if (h.cryptMethod !== 0 || exts.some((e) => e.type === EXT_CRYPTO)) {
+      const method = h.cryptMethod === 1 ? "AES" : h.cryptMethod === 2 ? "LUKS" : `method ${h.cryptMethod}`;
+      throw new ImageError(`qcow2 header of ${file} at offset 32: the image is encrypted (${method}); DigitalOcean cannot boot an encrypted qcow2`, {
+        file,
+        offset: 32,
+        fix: `decrypt it: qemu-img convert --object secret,id=sec0,data=PASSPHRASE --image-opts driver=qcow2,file.filename=${file},encrypt.key-secret=sec0 -O qcow2 plain.qcow2`,
+        code: "qcow2-encrypted",
+      });
+    }
+    const unknown = h.incompatibleFeatures & ~INCOMPAT_KNOWN;
+    if (unknown !== 0n) {
+      const names = featureNames(exts);
+      const bits: string[] = [];
+      for (let b = 0; b < 64; b++) if (unknown & (1n << BigInt(b))) bits.push(names.has(b) ? `bit ${b} (${names.get(b)})` : `bit ${b}`);
+      throw new ImageError(`qcow2 header of ${file} at offset 72: unknown incompatible feature ${bits.join(", ")}; reading it could return wrong data`, {
+        file,
+        offset: 72,
+        fix: `rewrite it with a qemu-img that knows the feature: qemu-img convert -O qcow2 -o compat=1.1 ${file} out.qcow2`,
+        code: "qcow2-unknown-feature",
+      });
+    }
+    if (h.incompatibleFeatures & INCOMPAT_CORRUPT) {
+      throw new ImageError(`qcow2 header of ${file} at offset 72: the image is marked corrupt by QEMU`, {
+        file,
+        offset: 72,
+        fix: `repair it with qemu-img check -r all ${file}, then validate it again`,
+        code: "qcow2-corrupt",
+      });
+    }
+    const l2Entries = clusterSize / (h.incompatibleFeatures & INCOMPAT_EXTL2 ? 16 : 8);
+    const needL1 = Math.ceil(h.size / (clusterSize * l2Entries));
+    if (h.l1Size < needL1) {
+      throw new ImageError(`qcow2 header of ${file} at offset 36: l1_size ${h.l1Size} is too small for a ${h.size}-byte disk (needs ${needL1})`, {
+        file,
+        offset: 36,
+        fix: "the header is corrupt; re-create the image with qemu-img convert -O qcow2",
+        code: "qcow2-corrupt",
+      });
+    }
+    checkWithinFile(host, "qcow2 L1 table", h.l1TableOffset, h.l1Size * 8);
+    const l1Buf = await host.read(h.l1TableOffset, h.l1Size * 8);
+    const l1: bigint[] = [];
+    for (let i = 0; i < h.l1Size; i++) l1.push(l1Buf.readBigUInt64BE(i * 8));
+    return new Qcow2Disk(host, h, l1);
+  }
+
+  private async l2Table(l1Index: number): Promise<BigUint64Array | null> {
+    const l2Offset = Number(this.l1[l1Index] & L1_OFFSET_MASK);
+    if (l2Offset === 0) return null;
+    const cached = this.l2Cache.get(l1Index);
+    if (cached) return cached;
+    checkWithinFile(this.host, `qcow2 L2 table ${l1Index}`, l2Offset, this.clusterSize);
+    const raw = await this.host.read(l2Offset, this.clusterSize);
+    const table = new BigUint64Array(this.clusterSize / 8);
+    for (let i = 0; i < table.length; i++) table[i] = raw.readBigUInt64BE(i * 8);
+    this.l2Cache.set(l1Index, table);
+    return table;
+  }
+
+  /** Locates one subcluster (a whole cluster unless extended L2 is on). */
+  private locate = async (sub: number): Promise<BlockLocation> => {
+    const perCluster = this.clusterSize / this.subclusterSize;
+    const cluster = Math.floor(sub / perCluster);
+    const subIndex = sub - cluster * perCluster;
+    const l1Index = Math.floor(cluster / this.l2Entries);
+    const table = await this.l2Table(l1Index);
+    if (!table) return { kind: "zero" };
+    const i = cluster - l1Index * this.l2Entries;
+    const entry = this.extendedL2 ? table[i * 2] : table[i];
+    if (entry & L2_COMPRESSED) return { kind: "bytes", data: await this.compressedCluster(cluster, entry) };
+    const hostOffset = Number(entry & L2_OFFSET_MASK);
+    if (this.extendedL2) {
+      const bitmap = table[i * 2 + 1];
+      if (bitmap & (1n << BigInt(32 + subIndex))) return { kind: "zero" };
+      if (!(bitmap & (1n << BigInt(subIndex)))) return { kind: "zero" };
+      return { kind: "host", offset: hostOffset + subIndex * this.subclusterSize };
+    }
+    if (entry & L2_ZERO || hostOffset === 0) return { kind: "zero" };
+    return { kind: "host", offset: hostOffset };
+  };
+
+  private async compressedCluster(cluster: number, entry: bigint): Promise<Buffer> {
+    const cached = this.clusterCache.get(cluster);
+    if (cached) return cached;
+    const x = 62 - (this.header.clusterBits - 8);
+    const hostOffset = Number(entry & ((1n << BigInt(x)) - 1n));
+    const sectors = Number((entry >> BigInt(x)) & ((1n << BigInt(62 - x)) - 1n)) + 1;
+    // The stored length is an upper bound in 512-byte sectors counted from the sector holding the start.
+    const length = Math.min(sectors * 512 - (hostOffset % 512), this.host.size - hostOffset);
+    checkWithinFile(this.host, `qcow2 compressed cluster ${cluster}`, hostOffset, Math.max(length, 1));
+    const data = await this.host.read(hostOffset, length);
+    let out: Buffer;
+    try {
+      out = this.header.compressionType === "zstd" ? this.zstd(data) : inflateRawSync(data, { finishFlush: zlib.constants.Z_SYNC_FLUSH });
+    } catch (err) {
+      throw new ImageError(`${this.host.name}: compressed cluster ${cluster} at offset ${hostOffset} does not decompress (${(err as Error).message})`, {
+        file: this.host.name,
+        offset: hostOffset,
+        fix: `the image is damaged; check it with qemu-img check ${this.host.name}`,
+        code: "qcow2-corrupt",
+        cause: err,
+      });
+    }
+    if (out.length < this.clusterSize) out = Buffer.concat([out, Buffer.alloc(this.clusterSize - out.length)]);
+    else if (out.length > this.clusterSize) out = out.subarray(0, this.clusterSize);
+    this.clusterCache.set(cluster, out);
+    return out;
+  }
+
+  private zstd(data: Buffer): Buffer {
+    // A compressed cluster may be followed by unrelated bytes up to the sector end; both decoders stop at the frame end.
+    if (zstdNative) {
+      try {
+        return zstdNative(data);
+      } catch {
+        // Trailing bytes after the frame make the native decoder fail; fall back to the frame-exact JS decoder.
+      }
+    }
+    return Buffer.from(zstdDecompressJs(data, new Uint8Array(this.clusterSize)));
+  }
+
+  read(offset: number, length: number): Promise<Buffer> {
+    return readMapped(this, this.host, this.subclusterSize, this.locate, offset, length);
+  }
+
+  async allocatedBytes(): Promise<number> {
+    let total = 0;
+    for (let l1Index = 0; l1Index < this.l1.length; l1Index++) {
+      const table = await this.l2Table(l1Index);
+      if (!table) continue;
+      for (let i = 0; i < this.l2Entries; i++) {
+        const entry = this.extendedL2 ? table[i * 2] : table[i];
+        if (entry & L2_COMPRESSED) {
+          total += this.clusterSize;
+          continue;
+        }
+        const hostOffset = Number(entry & L2_OFFSET_MASK);
+        if (hostOffset === 0) continue;
+        checkWithinFile(this.host, `qcow2 data cluster ${l1Index * this.l2Entries + i}`, hostOffset, this.clusterSize);
+        if (this.extendedL2) {
+          const bitmap = Number(table[i * 2 + 1] & 0xffffffffn);
+          let n = 0;
+          for (let b = bitmap; b; b >>>= 1) n += b & 1;
+          total += n * this.subclusterSize;
+        } else if (!(entry & L2_ZERO)) total += this.clusterSize;
+      }
+    }
+    return Math.min(total, this.size);
+  }
+
+  close(): Promise<void> {
+    return this.host.close();
+  }
+}

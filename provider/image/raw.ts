@@ -1,0 +1,27 @@
+// A raw disk image: the file's bytes are the virtual disk's bytes.
+import type { VirtualDisk } from "./disk";
+import type { FileSource } from "./source";
+
+export class RawDisk implements VirtualDisk {
+  readonly format = "raw" as const;
+  readonly details = {};
+  readonly name: string;
+  readonly size: number;
+
+  constructor(private readonly host: FileSource) {
+    this.name = host.name;
+    this.size = host.size;
+  }
+
+  read(offset: number, length: number): Promise<Buffer> {
+    return this.host.read(offset, length);
+  }
+
+  async allocatedBytes(): Promise<number> {
+    return Math.min(this.host.allocated, this.size);
+  }
+
+  close(): Promise<void> {
+    return this.host.close();
+  }
+}

@@ -1,0 +1,117 @@
+// The one random-access interface every reader in image/ works through: a file, a buffer or a virtual disk.
+import { open, type FileHandle } from "node:fs/promises";
+import { ImageError } from "./errors";
+
+export interface ByteSource {
+  /** Bytes in the source (for a virtual disk: its virtual size). */
+  readonly size: number;
+  /** Name used in error messages: the file's path, or a description such as "qcow2 virtual disk of app.qcow2". */
+  readonly name: string;
+  /** Exactly `length` bytes from `offset`; a read past `size` is an error naming the source. */
+  read(offset: number, length: number): Promise<Buffer>;
+  close(): Promise<void>;
+}
+
+export class FileSource implements ByteSource {
+  private constructor(
+    private readonly handle: FileHandle,
+    readonly name: string,
+    readonly size: number,
+    /** Bytes the file occupies on its filesystem (st_blocks × 512). */
+    readonly allocated: number,
+  ) {}
+
+  static async open(path: string): Promise<FileSource> {
+    let handle: FileHandle;
+    try {
+      handle = await open(path, "r");
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      const why =
+        code === "ENOENT"
+          ? "no such file"
+          : code === "EACCES"
+            ? "permission denied"
+            : code === "EISDIR"
+              ? "it is a directory"
+              : String((err as Error).message);
+      throw new ImageError(`cannot open ${path}: ${why}`, {
+        file: path,
+        fix: "pass the path of a disk image file",
+      });
+    }
+    const st = await handle.stat();
+    if (!st.isFile() && !st.isBlockDevice()) {
+      await handle.close();
+      throw new ImageError(`${path} is not a regular file`, { file: path, fix: "pass the path of a disk image file" });
+    }
+    return new FileSource(handle, path, st.size, st.blocks * 512);
+  }
+
+  /** Wraps a handle that is already open (the decompressed scratch file); the source owns and closes it. */
+  static async fromHandle(handle: FileHandle, name: string): Promise<FileSource> {
+    const st = await handle.stat();
+    return new FileSource(handle, name, st.size, st.blocks * 512);
+  }
+
+  async read(offset: number, length: number): Promise<Buffer> {
+    const buf = Buffer.allocUnsafe(length);
+    await this.readInto(buf, 0, length, offset);
+    return buf;
+  }
+
+  /** Reads into `target` without an intermediate copy; used by the container readers' hot paths. */
+  async readInto(target: Buffer, targetOffset: number, length: number, position: number): Promise<void> {
+    if (position < 0 || position + length > this.size) {
+      throw new ImageError(
+        `${this.name}: read of ${length} bytes at offset ${position} runs past the end of the file (${this.size} bytes); the file is truncated`,
+        { file: this.name, offset: position, fix: "copy or download the image again; the file is shorter than its own metadata says" },
+      );
+    }
+    let done = 0;
+    while (done < length) {
+      const { bytesRead } = await this.handle.read(target, targetOffset + done, length - done, position + done);
+      if (bytesRead === 0) {
+        throw new ImageError(`${this.name}: unexpected end of file at offset ${position + done}`, {
+          file: this.name,
+          offset: position + done,
+          fix: "the file changed while it was being read; retry once it is complete",
+        });
+      }
+      done += bytesRead;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.handle.close();
+  }
+}
+
+export class BufferSource implements ByteSource {
+  constructor(
+    private readonly buf: Buffer,
+    readonly name = "buffer",
+  ) {}
+
+  get size(): number {
+    return this.buf.length;
+  }
+
+  async read(offset: number, length: number): Promise<Buffer> {
+    if (offset < 0 || offset + length > this.buf.length) {
+      throw new ImageError(
+        `${this.name}: read of ${length} bytes at offset ${offset} runs past the end (${this.buf.length} bytes); the image is truncated`,
+        { file: this.name, offset, fix: "copy or download the image again; it is shorter than its own metadata says" },
+      );
+    }
+    return this.buf.subarray(offset, offset + length);
+  }
+
+  async close(): Promise<void> {}
+}
+
+/** Reads up to `length` bytes at `offset`, fewer at the end of the source; for sniffing headers of unknown files. */
+export async function readUpTo(src: ByteSource, offset: number, length: number): Promise<Buffer> {
+  if (offset >= src.size) return Buffer.alloc(0);
+  return src.read(offset, Math.min(length, src.size - offset));
+}
