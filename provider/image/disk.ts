@@ -1,5 +1,5 @@
 // The virtual disk every container reader exposes, and the block-mapped read loop they share.
-import type { ByteSource, FileSource } from "./source";
+import type { ByteSource, HostSource } from "./source";
 import { ImageError } from "./errors";
 
 export type ContainerFormat = "raw" | "qcow2" | "vmdk" | "vdi" | "vhdx";
@@ -26,7 +26,7 @@ export type BlockLocation =
  */
 export async function readMapped(
   disk: { name: string; size: number },
-  host: FileSource,
+  host: HostSource,
   blockSize: number,
   locate: (block: number) => BlockLocation | Promise<BlockLocation>,
   offset: number,

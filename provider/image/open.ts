@@ -5,7 +5,7 @@ import type { Compression, VirtualDisk } from "./disk";
 import { ImageError } from "./errors";
 import { Qcow2Disk } from "./qcow2";
 import { RawDisk } from "./raw";
-import { FileSource } from "./source";
+import { FileSource, type HostSource } from "./source";
 import { VdiDisk } from "./vdi";
 import { VhdxDisk } from "./vhdx";
 import { refuseDescriptorVmdk, VmdkDisk } from "./vmdk";
@@ -21,7 +21,7 @@ export interface OpenedImage {
 
 export type OpenOptions = SpoolOptions;
 
-async function openContainer(host: FileSource, label: string): Promise<VirtualDisk> {
+export async function openContainer(host: HostSource, label: string): Promise<VirtualDisk> {
   const s = await sniff(host, label);
   if (s.kind === "compressed") {
     throw new ImageError(`${label} is ${s.compression}-compressed inside another compression layer`, {

@@ -107,7 +107,8 @@ async function readMbr(disk: ByteSource, file: string, sector: Buffer): Promise<
   if (entries.some((e) => e[0] !== 0 && e[0] !== 0x80)) return null; // a boot sector of a bare filesystem, not an MBR
   const partitions: Partition[] = [];
   const check = (p: Partition) => {
-    if (p.start + p.size > disk.size) throw truncated(file, `MBR partition ${p.number}`, p.start + p.size, disk.size);
+    // A protective entry may claim more than the disk (it is capped at 2^32 sectors anyway); the GPT reader checks the real extent.
+    if (p.type !== "ee" && p.start + p.size > disk.size) throw truncated(file, `MBR partition ${p.number}`, p.start + p.size, disk.size);
     partitions.push(p);
   };
   let extended: { start: number; size: number } | null = null;

@@ -1,11 +1,11 @@
 // Reader for qcow2 v2 and v3 images (QEMU's docs/interop/qcow2.txt), written here: no Node library reads qcow2.
 import { inflateRawSync } from "node:zlib";
 import * as zlib from "node:zlib";
-import { decompress as zstdDecompressJs } from "fzstd";
+import { Decompress as ZstdStream } from "fzstd";
 import { readU64BE } from "./bytes";
 import { checkWithinFile, LruCache, readMapped, type BlockLocation, type VirtualDisk } from "./disk";
 import { ImageError } from "./errors";
-import type { FileSource } from "./source";
+import type { HostSource } from "./source";
 
 export const QCOW2_MAGIC = 0x514649fb; // "QFI\xfb"
 const V2_HEADER_SIZE = 72;
@@ -132,7 +132,7 @@ export class Qcow2Disk implements VirtualDisk {
   private readonly clusterCache = new LruCache<Buffer>(4);
 
   private constructor(
-    private readonly host: FileSource,
+    private readonly host: HostSource,
     private readonly header: Qcow2Header,
     l1: bigint[],
   ) {
@@ -152,7 +152,7 @@ export class Qcow2Disk implements VirtualDisk {
     };
   }
 
-  static async open(host: FileSource): Promise<Qcow2Disk> {
+  static async open(host: HostSource): Promise<Qcow2Disk> {
     const file = host.name;
     checkWithinFile(host, "qcow2 header", 0, V2_HEADER_SIZE);
     const headBuf = await host.read(0, Math.min(host.size, 65536));
@@ -299,15 +299,29 @@ export class Qcow2Disk implements VirtualDisk {
   }
 
   private zstd(data: Buffer): Buffer {
-    // A compressed cluster may be followed by unrelated bytes up to the sector end; both decoders stop at the frame end.
+    // QEMU writes each cluster as a streamed frame without a content size, possibly followed by unrelated bytes up
+    // to the sector end; decode until one cluster's worth has come out and ignore what follows.
     if (zstdNative) {
       try {
-        return zstdNative(data);
+        const out = zstdNative(data);
+        if (out.length >= this.clusterSize) return out;
       } catch {
-        // Trailing bytes after the frame make the native decoder fail; fall back to the frame-exact JS decoder.
+        // Trailing bytes after the frame make the native decoder fail; the streaming decoder below tolerates them.
       }
     }
-    return Buffer.from(zstdDecompressJs(data, new Uint8Array(this.clusterSize)));
+    const chunks: Uint8Array[] = [];
+    let got = 0;
+    const stream = new ZstdStream((chunk) => {
+      chunks.push(chunk);
+      got += chunk.length;
+    });
+    try {
+      stream.push(data);
+    } catch (err) {
+      if (got < this.clusterSize) throw err;
+    }
+    if (got < this.clusterSize) throw new Error(`zstd frame yields ${got} bytes, expected ${this.clusterSize}`);
+    return Buffer.concat(chunks);
   }
 
   read(offset: number, length: number): Promise<Buffer> {
@@ -327,13 +341,18 @@ export class Qcow2Disk implements VirtualDisk {
         }
         const hostOffset = Number(entry & L2_OFFSET_MASK);
         if (hostOffset === 0) continue;
-        checkWithinFile(this.host, `qcow2 data cluster ${l1Index * this.l2Entries + i}`, hostOffset, this.clusterSize);
+        const what = `qcow2 data cluster ${l1Index * this.l2Entries + i}`;
         if (this.extendedL2) {
+          // Only allocated subclusters need to exist in the file; QEMU does not pad the last cluster.
           const bitmap = Number(table[i * 2 + 1] & 0xffffffffn);
           let n = 0;
           for (let b = bitmap; b; b >>>= 1) n += b & 1;
+          if (bitmap) checkWithinFile(this.host, what, hostOffset, (32 - Math.clz32(bitmap)) * this.subclusterSize);
           total += n * this.subclusterSize;
-        } else if (!(entry & L2_ZERO)) total += this.clusterSize;
+        } else if (!(entry & L2_ZERO)) {
+          checkWithinFile(this.host, what, hostOffset, this.clusterSize);
+          total += this.clusterSize;
+        }
       }
     }
     return Math.min(total, this.size);

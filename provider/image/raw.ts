@@ -1,6 +1,6 @@
 // A raw disk image: the file's bytes are the virtual disk's bytes.
 import type { VirtualDisk } from "./disk";
-import type { FileSource } from "./source";
+import type { HostSource } from "./source";
 
 export class RawDisk implements VirtualDisk {
   readonly format = "raw" as const;
@@ -8,7 +8,7 @@ export class RawDisk implements VirtualDisk {
   readonly name: string;
   readonly size: number;
 
-  constructor(private readonly host: FileSource) {
+  constructor(private readonly host: HostSource) {
     this.name = host.name;
     this.size = host.size;
   }

@@ -12,7 +12,23 @@ export interface ByteSource {
   close(): Promise<void>;
 }
 
-export class FileSource implements ByteSource {
+/** A source the container readers sit on: it can also read straight into a caller's buffer, and knows its allocation. */
+export interface HostSource extends ByteSource {
+  /** Bytes the data occupies on storage (st_blocks × 512 for a file). */
+  readonly allocated: number;
+  readInto(target: Buffer, targetOffset: number, length: number, position: number): Promise<void>;
+}
+
+function pastEnd(name: string, size: number, offset: number, length: number): ImageError {
+  return new ImageError(`${name}: read of ${length} bytes at offset ${offset} runs past the end (${size} bytes); the file is truncated`, {
+    file: name,
+    offset,
+    fix: "copy or download the image again; the file is shorter than its own metadata says",
+    code: "truncated",
+  });
+}
+
+export class FileSource implements HostSource {
   private constructor(
     private readonly handle: FileHandle,
     readonly name: string,
@@ -62,12 +78,7 @@ export class FileSource implements ByteSource {
 
   /** Reads into `target` without an intermediate copy; used by the container readers' hot paths. */
   async readInto(target: Buffer, targetOffset: number, length: number, position: number): Promise<void> {
-    if (position < 0 || position + length > this.size) {
-      throw new ImageError(
-        `${this.name}: read of ${length} bytes at offset ${position} runs past the end of the file (${this.size} bytes); the file is truncated`,
-        { file: this.name, offset: position, fix: "copy or download the image again; the file is shorter than its own metadata says" },
-      );
-    }
+    if (position < 0 || position + length > this.size) throw pastEnd(this.name, this.size, position, length);
     let done = 0;
     while (done < length) {
       const { bytesRead } = await this.handle.read(target, targetOffset + done, length - done, position + done);
@@ -87,7 +98,7 @@ export class FileSource implements ByteSource {
   }
 }
 
-export class BufferSource implements ByteSource {
+export class BufferSource implements HostSource {
   constructor(
     private readonly buf: Buffer,
     readonly name = "buffer",
@@ -97,14 +108,17 @@ export class BufferSource implements ByteSource {
     return this.buf.length;
   }
 
+  get allocated(): number {
+    return this.buf.length;
+  }
+
   async read(offset: number, length: number): Promise<Buffer> {
-    if (offset < 0 || offset + length > this.buf.length) {
-      throw new ImageError(
-        `${this.name}: read of ${length} bytes at offset ${offset} runs past the end (${this.buf.length} bytes); the image is truncated`,
-        { file: this.name, offset, fix: "copy or download the image again; it is shorter than its own metadata says" },
-      );
-    }
+    if (offset < 0 || offset + length > this.buf.length) throw pastEnd(this.name, this.buf.length, offset, length);
     return this.buf.subarray(offset, offset + length);
+  }
+
+  async readInto(target: Buffer, targetOffset: number, length: number, position: number): Promise<void> {
+    (await this.read(position, length)).copy(target, targetOffset);
   }
 
   async close(): Promise<void> {}

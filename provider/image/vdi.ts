@@ -2,7 +2,7 @@
 import { readU64LE } from "./bytes";
 import { checkWithinFile, readMapped, type BlockLocation, type VirtualDisk } from "./disk";
 import { ImageError } from "./errors";
-import type { FileSource } from "./source";
+import type { HostSource } from "./source";
 
 export const VDI_SIGNATURE = 0xbeda107f;
 export const VDI_SIGNATURE_OFFSET = 0x40;
@@ -53,7 +53,7 @@ export class VdiDisk implements VirtualDisk {
   readonly details: Record<string, string | number | boolean>;
 
   private constructor(
-    private readonly host: FileSource,
+    private readonly host: HostSource,
     private readonly header: VdiHeader,
     private readonly bmap: Uint32Array,
   ) {
@@ -62,7 +62,7 @@ export class VdiDisk implements VirtualDisk {
     this.details = { subformat: header.imageType === TYPE_STATIC ? "static" : "dynamic", blockSize: header.blockSize };
   }
 
-  static async open(host: FileSource): Promise<VdiDisk> {
+  static async open(host: HostSource): Promise<VdiDisk> {
     const file = host.name;
     checkWithinFile(host, "VDI header", 0, HEADER_SIZE);
     const h = VdiHeader.parse(await host.read(0, HEADER_SIZE), file);

@@ -3,7 +3,7 @@ import { guidToString, isZero, readU64LE } from "./bytes";
 import { crc32c } from "./crc32c";
 import { checkWithinFile, readMapped, type BlockLocation, type VirtualDisk } from "./disk";
 import { ImageError } from "./errors";
-import type { FileSource } from "./source";
+import type { HostSource } from "./source";
 
 export const VHDX_SIGNATURE = "vhdxfile";
 const KiB64 = 64 * 1024;
@@ -79,7 +79,7 @@ export class VhdxDisk implements VirtualDisk {
   readonly details: Record<string, string | number | boolean>;
 
   private constructor(
-    private readonly host: FileSource,
+    private readonly host: HostSource,
     readonly size: number,
     private readonly blockSize: number,
     private readonly chunkRatio: number,
@@ -91,7 +91,7 @@ export class VhdxDisk implements VirtualDisk {
     this.details = { subformat, blockSize, logicalSectorSize };
   }
 
-  static async open(host: FileSource): Promise<VhdxDisk> {
+  static async open(host: HostSource): Promise<VhdxDisk> {
     const file = host.name;
     const corrupt = (what: string, offset: number): never => {
       throw new ImageError(`${file}: ${what}`, { file, offset, fix: `the file is damaged or truncated; re-create it with qemu-img convert -O vhdx ${file} out.vhdx`, code: "vhdx-corrupt" });

@@ -3,7 +3,7 @@ import { inflateSync } from "node:zlib";
 import { readU64LE } from "./bytes";
 import { checkWithinFile, LruCache, readMapped, type BlockLocation, type VirtualDisk } from "./disk";
 import { ImageError } from "./errors";
-import type { FileSource } from "./source";
+import type { HostSource } from "./source";
 
 export const VMDK_MAGIC = 0x564d444b; // "KDMV" read little-endian
 export const VMDK_DESCRIPTOR_TEXT = "# Disk DescriptorFile";
@@ -87,7 +87,7 @@ export class VmdkDisk implements VirtualDisk {
   private readonly grainCache = new LruCache<Buffer>(4);
 
   private constructor(
-    private readonly host: FileSource,
+    private readonly host: HostSource,
     private readonly header: VmdkSparseHeader,
     private readonly gd: Uint32Array,
     createType: string,
@@ -103,7 +103,7 @@ export class VmdkDisk implements VirtualDisk {
     return (this.header.flags & FLAG_COMPRESSED) !== 0;
   }
 
-  static async open(host: FileSource): Promise<VmdkDisk> {
+  static async open(host: HostSource): Promise<VmdkDisk> {
     const file = host.name;
     checkWithinFile(host, "VMDK sparse header", 0, HEADER_SIZE);
     let header = VmdkSparseHeader.parse(await host.read(0, HEADER_SIZE), file, 0);

@@ -1,0 +1,40 @@
+// Locates (building on first use) the tool-made fixture images, or says which tool is missing so suites can skip.
+import { execFileSync, spawnSync } from "node:child_process";
+import { join } from "node:path";
+
+export interface Fixtures {
+  dir: string | null;
+  /** Why the fixtures are unavailable, when they are. */
+  reason?: string;
+  path(name: string): string;
+}
+
+let cached: Fixtures | undefined;
+
+export function hasTool(tool: string): boolean {
+  return spawnSync("sh", ["-c", `command -v ${tool}`]).status === 0;
+}
+
+export function fixtures(): Fixtures {
+  if (cached) return cached;
+  const script = join(__dirname, "..", "fixtures", "build.sh");
+  const r = spawnSync("bash", [script], { encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
+  const dir = r.status === 0 ? r.stdout.trim().split("\n").pop()! : null;
+  const reason = dir ? undefined : (r.stderr.trim().split("\n").filter((l) => /missing|failed/.test(l)).pop() ?? r.stderr.trim().split("\n").pop());
+  cached = { dir, reason, path: (name) => join(dir ?? "/nonexistent", name) };
+  return cached;
+}
+
+/** `describe` when fixtures exist, else a skipped `describe` with the one-line reason printed once. */
+export function describeWithFixtures(name: string, body: (f: Fixtures) => void): void {
+  const f = fixtures();
+  if (!f.dir) {
+    // eslint-disable-next-line no-console
+    console.warn(`skipped "${name}": fixture images unavailable: ${f.reason}`);
+    describe.skip(name, () => body(f));
+    return;
+  }
+  describe(name, () => body(f));
+}
+
+export const run = (cmd: string, args: string[]) => execFileSync(cmd, args, { encoding: "utf8", maxBuffer: 256 * 1024 * 1024 });
