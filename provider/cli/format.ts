@@ -14,7 +14,9 @@ export function bytes(n: number): string {
 
 export function table(rows: string[][], indent = "  "): string {
   const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => stripAnsi(r[c] ?? "").length)));
-  return rows.map((r) => indent + r.map((cell, c) => (c === r.length - 1 ? cell : cell + " ".repeat(widths[c] - stripAnsi(cell).length))).join("  ")).join("\n");
+  return rows
+    .map((r) => indent + r.map((cell, c) => (c === r.length - 1 ? cell : cell + " ".repeat(widths[c] - stripAnsi(cell).length))).join("  "))
+    .join("\n");
 }
 
 // eslint-disable-next-line no-control-regex

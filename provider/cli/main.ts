@@ -22,9 +22,7 @@ function printError(err: unknown): void {
 }
 
 export function buildProgram(): Command {
-  const program = new Command("do-image")
-    .description("Validate, upload and import Linux disk images as DigitalOcean custom images")
-    .showHelpAfterError();
+  const program = new Command("do-image").description("Validate, upload and import Linux disk images as DigitalOcean custom images").showHelpAfterError();
 
   program
     .command("inspect")

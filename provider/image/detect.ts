@@ -10,7 +10,10 @@ import type { Compression, ContainerFormat } from "./disk";
 /** How many leading bytes detection needs: the ISO 9660 volume descriptor at 32 KiB plus the btrfs superblock at 64 KiB. */
 export const SNIFF_BYTES = 0x10040 + 8;
 
-export type Sniffed = { kind: "compressed"; compression: Exclude<Compression, "none"> } | { kind: "container"; format: ContainerFormat } | { kind: "vmdk-descriptor"; text: string };
+export type Sniffed =
+  | { kind: "compressed"; compression: Exclude<Compression, "none"> }
+  | { kind: "container"; format: ContainerFormat }
+  | { kind: "vmdk-descriptor"; text: string };
 
 const startsWith = (head: Buffer, bytes: number[], at = 0) => bytes.every((b, i) => head[at + i] === b);
 
@@ -56,7 +59,11 @@ export async function sniff(src: ByteSource, label: string): Promise<Sniffed> {
   }
   // Before MBR/GPT: hybrid installer ISOs carry a partition table as well.
   if (head.length >= 0x8006 && head.toString("latin1", 0x8001, 0x8006) === "CD001") {
-    refuse("an ISO 9660 installer or live image", "install the OS into a VM disk (for example with virt-install or Packer), then import that disk as qcow2", "iso9660");
+    refuse(
+      "an ISO 9660 installer or live image",
+      "install the OS into a VM disk (for example with virt-install or Packer), then import that disk as qcow2",
+      "iso9660",
+    );
   }
   return { kind: "container", format: "raw" };
 }

@@ -15,10 +15,7 @@ export interface VirtualDisk extends ByteSource {
 }
 
 /** Where one block of the virtual disk lives. */
-export type BlockLocation =
-  | { kind: "zero" }
-  | { kind: "host"; offset: number }
-  | { kind: "bytes"; data: Buffer }; // already decoded (a compressed cluster or grain)
+export type BlockLocation = { kind: "zero" } | { kind: "host"; offset: number } | { kind: "bytes"; data: Buffer }; // already decoded (a compressed cluster or grain)
 
 /**
  * Reads [offset, offset+length) of a virtual disk whose blocks of `blockSize` bytes are located by `locate`.

@@ -1,5 +1,5 @@
 // Opens any supported image file, decompressing gzip or bzip2 first, and returns its virtual disk.
-import { spool, type SpoolOptions } from "./compression";
+import type { SpoolOptions } from "./compression";
 import { sniff } from "./detect";
 import type { Compression, VirtualDisk } from "./disk";
 import { ImageError } from "./errors";
@@ -54,6 +54,8 @@ export async function openImage(path: string, options: OpenOptions = {}): Promis
     if (s.kind === "compressed") {
       compression = s.compression;
       await file.close();
+      // Loaded on first use so that uncompressed images do not pay for the decompressors at start-up.
+      const { spool } = await import("./compression");
       host = await spool(path, s.compression, options);
     }
     const disk = await openContainer(host, host.name);

@@ -36,12 +36,15 @@ export interface PartitionTable {
 const SECTOR_SIZES = [512, 4096];
 
 function truncated(file: string, what: string, end: number, size: number): ImageError {
-  return new ImageError(`${file}: ${what} ends at byte ${end}, but the virtual disk has only ${size} bytes; the image is truncated or its partition table is wrong`, {
-    file,
-    offset: size,
-    fix: "re-create or re-download the image; if you shrank the disk, shrink the partitions first (resize2fs, then sgdisk or parted)",
-    code: "truncated",
-  });
+  return new ImageError(
+    `${file}: ${what} ends at byte ${end}, but the virtual disk has only ${size} bytes; the image is truncated or its partition table is wrong`,
+    {
+      file,
+      offset: size,
+      fix: "re-create or re-download the image; if you shrank the disk, shrink the partitions first (resize2fs, then sgdisk or parted)",
+      code: "truncated",
+    },
+  );
 }
 
 async function readGpt(disk: ByteSource, file: string): Promise<PartitionTable | null> {
@@ -54,7 +57,8 @@ async function readGpt(disk: ByteSource, file: string): Promise<PartitionTable |
     let header = primary;
     let entries: GptEntry[] | null = primary ? await readGptEntries(disk, primary, ss, file) : null;
     const lastLba = Math.floor(disk.size / ss) - 1;
-    if (primary && primary.alternateLba > lastLba) throw truncated(file, `the GPT (backup header at LBA ${primary.alternateLba})`, (primary.alternateLba + 1) * ss, disk.size);
+    if (primary && primary.alternateLba > lastLba)
+      throw truncated(file, `the GPT (backup header at LBA ${primary.alternateLba})`, (primary.alternateLba + 1) * ss, disk.size);
     const backupLba = primary ? primary.alternateLba : lastLba;
     const backup = GptHeader.parse(await disk.read(backupLba * ss, ss), backupLba, file, ss);
     if (!header || !entries) {
@@ -68,7 +72,12 @@ async function readGpt(disk: ByteSource, file: string): Promise<PartitionTable |
       }
       entries = await readGptEntries(disk, backup, ss, file);
       if (!entries) {
-        throw new ImageError(`${file}: both GPT partition entry arrays fail their CRC-32 check`, { file, offset: ss, fix: "repair the partition table with gdisk, or re-create the image", code: "gpt-corrupt" });
+        throw new ImageError(`${file}: both GPT partition entry arrays fail their CRC-32 check`, {
+          file,
+          offset: ss,
+          fix: "repair the partition table with gdisk, or re-create the image",
+          code: "gpt-corrupt",
+        });
       }
       header = backup;
       notes.push(`primary GPT header or entries at LBA 1 are damaged; read the backup at LBA ${backupLba} (repair with: sgdisk -e, or gdisk's recovery menu)`);
@@ -94,7 +103,10 @@ async function readGpt(disk: ByteSource, file: string): Promise<PartitionTable |
     if (mbr.readUInt16LE(510) === 0xaa55) {
       const types = [0, 1, 2, 3].map((i) => mbr[446 + i * 16 + 4]).filter((t) => t !== 0);
       if (types.length > 1 && types.includes(0xee)) notes.push("hybrid MBR: the MBR lists partitions besides the GPT protective entry");
-      else if (!types.includes(0xee)) notes.push("the MBR has no GPT protective (0xEE) entry; some firmware will not see the GPT (gdisk's expert menu, command n, writes a fresh protective MBR)");
+      else if (!types.includes(0xee))
+        notes.push(
+          "the MBR has no GPT protective (0xEE) entry; some firmware will not see the GPT (gdisk's expert menu, command n, writes a fresh protective MBR)",
+        );
     }
     return { scheme: "gpt", sectorSize: ss, diskId: header.diskGuid, partitions, notes };
   }

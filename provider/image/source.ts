@@ -44,13 +44,7 @@ export class FileSource implements HostSource {
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       const why =
-        code === "ENOENT"
-          ? "no such file"
-          : code === "EACCES"
-            ? "permission denied"
-            : code === "EISDIR"
-              ? "it is a directory"
-              : String((err as Error).message);
+        code === "ENOENT" ? "no such file" : code === "EACCES" ? "permission denied" : code === "EISDIR" ? "it is a directory" : String((err as Error).message);
       throw new ImageError(`cannot open ${path}: ${why}`, {
         file: path,
         fix: "pass the path of a disk image file",

@@ -94,7 +94,12 @@ export class VhdxDisk implements VirtualDisk {
   static async open(host: HostSource): Promise<VhdxDisk> {
     const file = host.name;
     const corrupt = (what: string, offset: number): never => {
-      throw new ImageError(`${file}: ${what}`, { file, offset, fix: `the file is damaged or truncated; re-create it with qemu-img convert -O vhdx ${file} out.vhdx`, code: "vhdx-corrupt" });
+      throw new ImageError(`${file}: ${what}`, {
+        file,
+        offset,
+        fix: `the file is damaged or truncated; re-create it with qemu-img convert -O vhdx ${file} out.vhdx`,
+        code: "vhdx-corrupt",
+      });
     };
     checkWithinFile(host, "VHDX headers and region tables", 0, REGION_TABLE_OFFSETS[1] + REGION_TABLE_SIZE);
     const headers: VhdxHeader[] = [];
@@ -142,7 +147,8 @@ export class VhdxDisk implements VirtualDisk {
     const params = items.get(FILE_PARAMETERS);
     const sizeItem = items.get(VIRTUAL_DISK_SIZE);
     const sectorItem = items.get(LOGICAL_SECTOR_SIZE);
-    if (!params || !sizeItem || !sectorItem) return corrupt("VHDX metadata lacks File Parameters, Virtual Disk Size or Logical Sector Size", metaRegion.fileOffset);
+    if (!params || !sizeItem || !sectorItem)
+      return corrupt("VHDX metadata lacks File Parameters, Virtual Disk Size or Logical Sector Size", metaRegion.fileOffset);
     const blockSize = params.readUInt32LE(0);
     const flags = params.readUInt32LE(4);
     if (flags & 2) {
@@ -155,7 +161,8 @@ export class VhdxDisk implements VirtualDisk {
     }
     const size = readU64LE(sizeItem, 0, "VirtualDiskSize", { file, offset: metaRegion.fileOffset });
     const logicalSectorSize = sectorItem.readUInt32LE(0);
-    if (blockSize < MiB || blockSize > 256 * MiB || (blockSize & (blockSize - 1)) !== 0) corrupt(`VHDX block size ${blockSize} is invalid`, metaRegion.fileOffset);
+    if (blockSize < MiB || blockSize > 256 * MiB || (blockSize & (blockSize - 1)) !== 0)
+      corrupt(`VHDX block size ${blockSize} is invalid`, metaRegion.fileOffset);
     if (logicalSectorSize !== 512 && logicalSectorSize !== 4096) corrupt(`VHDX logical sector size ${logicalSectorSize} is invalid`, metaRegion.fileOffset);
     const chunkRatio = (2 ** 23 * logicalSectorSize) / blockSize;
     const dataBlocks = Math.ceil(size / blockSize);

@@ -122,12 +122,15 @@ export class VmdkDisk implements VirtualDisk {
       const footerOffset = host.size - 1024;
       const footer = await host.read(footerOffset, HEADER_SIZE);
       if (footer.readUInt32LE(0) !== VMDK_MAGIC) {
-        throw new ImageError(`${file}: streamOptimized VMDK has no footer at offset ${footerOffset} (its grain directory is written there); the file is truncated`, {
-          file,
-          offset: footerOffset,
-          fix: "copy the image again; the end of the file is missing",
-          code: "truncated",
-        });
+        throw new ImageError(
+          `${file}: streamOptimized VMDK has no footer at offset ${footerOffset} (its grain directory is written there); the file is truncated`,
+          {
+            file,
+            offset: footerOffset,
+            fix: "copy the image again; the end of the file is missing",
+            code: "truncated",
+          },
+        );
       }
       header = VmdkSparseHeader.parse(footer, file, footerOffset);
       if (createType === "monolithicSparse") createType = "streamOptimized";

@@ -51,8 +51,18 @@ describe("qcow2", () => {
   });
 
   const refusals: { name: string; image: () => Buffer; code: string; text: RegExp }[] = [
-    { name: "backing file", image: () => qcow2Image({ virtualSize: MiB, backingFile: "base.qcow2" }), code: "qcow2-backing-file", text: /backing file "base.qcow2"/ },
-    { name: "external data file", image: () => qcow2Image({ virtualSize: MiB, incompatible: 1n << 2n }), code: "qcow2-external-data-file", text: /external data file/ },
+    {
+      name: "backing file",
+      image: () => qcow2Image({ virtualSize: MiB, backingFile: "base.qcow2" }),
+      code: "qcow2-backing-file",
+      text: /backing file "base.qcow2"/,
+    },
+    {
+      name: "external data file",
+      image: () => qcow2Image({ virtualSize: MiB, incompatible: 1n << 2n }),
+      code: "qcow2-external-data-file",
+      text: /external data file/,
+    },
     { name: "encryption", image: () => qcow2Image({ virtualSize: MiB, cryptMethod: 2 }), code: "qcow2-encrypted", text: /encrypted \(LUKS\)/ },
     { name: "unknown feature", image: () => qcow2Image({ virtualSize: MiB, incompatible: 1n << 40n }), code: "qcow2-unknown-feature", text: /bit 40/ },
     { name: "corrupt bit", image: () => qcow2Image({ virtualSize: MiB, incompatible: 1n << 1n }), code: "qcow2-corrupt", text: /marked corrupt/ },
@@ -88,7 +98,11 @@ describe("VHDX", () => {
   });
 
   test("refuses a log that needs replay, naming the fix", async () => {
-    await expectImageError(open(vhdxImage({ virtualSize: 8 * MiB, logGuid: "01234567-89AB-4CDE-8F01-23456789ABCD" })), "vhdx-log-replay", /log .* never applied/);
+    await expectImageError(
+      open(vhdxImage({ virtualSize: 8 * MiB, logGuid: "01234567-89AB-4CDE-8F01-23456789ABCD" })),
+      "vhdx-log-replay",
+      /log .* never applied/,
+    );
   });
 
   test("refuses when both headers fail their CRC-32C", async () => {

@@ -71,8 +71,16 @@ describeWithFixtures("container readers agree with qemu-img and sfdisk", (fx) =>
     expect(report).toMatchObject({ format, compression, virtualSize: info["virtual-size"] });
     expect(report.partitionTable.scheme).toBe(scheme);
     expect(sf.partitiontable.label).toBe(scheme === "mbr" ? "dos" : "gpt");
-    const ours = report.partitionTable.partitions.map((p) => ({ start: p.start / 512, size: p.size / 512, type: scheme === "mbr" ? parseInt(p.type, 16) : p.type }));
-    const theirs = sf.partitiontable.partitions.map((p) => ({ start: p.start, size: p.size, type: scheme === "mbr" ? parseInt(p.type, 16) : p.type.toUpperCase() }));
+    const ours = report.partitionTable.partitions.map((p) => ({
+      start: p.start / 512,
+      size: p.size / 512,
+      type: scheme === "mbr" ? parseInt(p.type, 16) : p.type,
+    }));
+    const theirs = sf.partitiontable.partitions.map((p) => ({
+      start: p.start,
+      size: p.size,
+      type: scheme === "mbr" ? parseInt(p.type, 16) : p.type.toUpperCase(),
+    }));
     expect(ours).toEqual(theirs);
 
     const image = await openImage(fx.path(file));

@@ -6,7 +6,12 @@ export function guidBytes(guid: string): Buffer {
   const hex = guid.replace(/-/g, "");
   const b = Buffer.from(hex, "hex");
   // First three fields are little-endian on disk.
-  return Buffer.concat([Buffer.from(b.subarray(0, 4)).reverse(), Buffer.from(b.subarray(4, 6)).reverse(), Buffer.from(b.subarray(6, 8)).reverse(), b.subarray(8)]);
+  return Buffer.concat([
+    Buffer.from(b.subarray(0, 4)).reverse(),
+    Buffer.from(b.subarray(4, 6)).reverse(),
+    Buffer.from(b.subarray(6, 8)).reverse(),
+    b.subarray(8),
+  ]);
 }
 
 export interface GptPartitionSpec {
@@ -18,7 +23,13 @@ export interface GptPartitionSpec {
 }
 
 /** A GPT disk: protective MBR, primary header and entries at LBA 1–2, backup at the end, both CRC-32s right. */
-export function gptDisk(opts: { size: number; sectorSize?: 512 | 4096; partitions: GptPartitionSpec[]; damagePrimary?: boolean; omitBackup?: boolean }): Buffer {
+export function gptDisk(opts: {
+  size: number;
+  sectorSize?: 512 | 4096;
+  partitions: GptPartitionSpec[];
+  damagePrimary?: boolean;
+  omitBackup?: boolean;
+}): Buffer {
   const ss = opts.sectorSize ?? 512;
   const disk = Buffer.alloc(opts.size);
   const lastLba = opts.size / ss - 1;
@@ -73,7 +84,12 @@ export interface MbrPartitionSpec {
 }
 
 /** An MBR disk; `logical` partitions go into an extended partition (type 0x0f) as a chain of EBRs. */
-export function mbrDisk(opts: { size: number; primary: MbrPartitionSpec[]; logical?: { sectors: number; type: number }[]; extended?: { startSector: number; sectors: number } }): Buffer {
+export function mbrDisk(opts: {
+  size: number;
+  primary: MbrPartitionSpec[];
+  logical?: { sectors: number; type: number }[];
+  extended?: { startSector: number; sectors: number };
+}): Buffer {
   const disk = Buffer.alloc(opts.size);
   const entry = (buf: Buffer, at: number, p: MbrPartitionSpec) => {
     buf[at] = p.bootable ? 0x80 : 0;
@@ -92,7 +108,8 @@ export function mbrDisk(opts: { size: number; primary: MbrPartitionSpec[]; logic
       const rec = disk.subarray(ebr * 512, ebr * 512 + 512);
       entry(rec, 446, { startSector: 2048, sectors: l.sectors, type: l.type });
       const next = ebr + 2048 + l.sectors;
-      if (i < opts.logical!.length - 1) entry(rec, 462, { startSector: next - opts.extended!.startSector, sectors: opts.logical![i + 1].sectors + 2048, type: 0x05 });
+      if (i < opts.logical!.length - 1)
+        entry(rec, 462, { startSector: next - opts.extended!.startSector, sectors: opts.logical![i + 1].sectors + 2048, type: 0x05 });
       rec.writeUInt16LE(0xaa55, 510);
       ebr = next;
     });

@@ -20,7 +20,13 @@ export function fixtures(): Fixtures {
   const script = join(__dirname, "..", "fixtures", "build.sh");
   const r = spawnSync("bash", [script], { encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
   const dir = r.status === 0 ? r.stdout.trim().split("\n").pop()! : null;
-  const reason = dir ? undefined : (r.stderr.trim().split("\n").filter((l) => /missing|failed/.test(l)).pop() ?? r.stderr.trim().split("\n").pop());
+  const reason = dir
+    ? undefined
+    : (r.stderr
+        .trim()
+        .split("\n")
+        .filter((l) => /missing|failed/.test(l))
+        .pop() ?? r.stderr.trim().split("\n").pop());
   cached = { dir, reason, path: (name) => join(dir ?? "/nonexistent", name) };
   return cached;
 }
@@ -29,7 +35,6 @@ export function fixtures(): Fixtures {
 export function describeWithFixtures(name: string, body: (f: Fixtures) => void): void {
   const f = fixtures();
   if (!f.dir) {
-    // eslint-disable-next-line no-console
     console.warn(`skipped "${name}": fixture images unavailable: ${f.reason}`);
     describe.skip(name, () => body(f));
     return;

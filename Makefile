@@ -1,0 +1,46 @@
+# Every task a developer or CI runs; `make help` lists them.
+SHELL := /bin/bash
+NODE_MODULES := node_modules/.package-lock.json
+TSC := node_modules/.bin/tsc
+JEST := node_modules/.bin/jest
+
+.PHONY: help install build lint format test demo bench fixtures sample clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(NODE_MODULES): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+install: $(NODE_MODULES) ## install the npm dependencies from the lockfile
+
+build: install ## compile TypeScript into dist/
+	$(TSC) -p tsconfig.json
+
+lint: install ## eslint and prettier --check
+	node_modules/.bin/eslint .
+	node_modules/.bin/prettier --check .
+
+format: install ## rewrite files with prettier
+	node_modules/.bin/prettier --write .
+
+test: build ## run every test (suites needing missing tools skip and say which tool)
+	$(JEST)
+
+fixtures: ## build the tool-made test images (cached outside the repo)
+	bash test/fixtures/build.sh
+
+sample: fixtures ## refresh the committed sample images in examples/images from the fixtures
+	mkdir -p examples/images
+	cp "$$(bash test/fixtures/build.sh 2>/dev/null)/good-zlib.qcow2" examples/images/debian-12-sample.qcow2
+	cp "$$(bash test/fixtures/build.sh 2>/dev/null)/good-gpt.raw.bz2" examples/images/debian-12-sample.raw.bz2
+
+demo: build ## inspect the sample images, no account needed
+	@for f in examples/images/*; do node dist/provider/cli/main.js inspect "$$f"; echo; done
+
+bench: build ## benchmarks against reference tools, printed as ratios
+	node dist/bench/run.js
+
+clean: ## remove build output
+	rm -rf dist coverage

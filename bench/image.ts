@@ -1,0 +1,47 @@
+// Benchmarks of the image readers: inspect against `qemu-img info`, full-disk reads against `qemu-img convert -O raw`.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { openImage } from "../provider/image";
+import { largeQcow2, timeAsync, timeCommand, type Result } from "./support";
+
+const cli = join(__dirname, "..", "provider", "cli", "main.js");
+
+export async function benchImage(): Promise<Result[]> {
+  const qcow2 = largeQcow2();
+  const results: Result[] = [];
+
+  const ours = timeCommand(process.execPath, [cli, "inspect", qcow2], 7);
+  const ref = timeCommand("qemu-img", ["info", qcow2], 7);
+  const floor = timeCommand(process.execPath, ["-e", "0"], 7);
+  results.push({
+    name: "do-image inspect vs qemu-img info (node start-up included)",
+    ours: `${(ours * 1000).toFixed(0)} ms (of which bare \`node -e 0\` is ${(floor * 1000).toFixed(0)} ms, itself ${(floor / ref).toFixed(1)}× the reference)`,
+    reference: `${(ref * 1000).toFixed(0)} ms`,
+    ratio: ours / ref,
+    target: "≤ 5×",
+    pass: ours / ref <= 5,
+  });
+
+  const chunk = 8 * 1024 * 1024;
+  let size = 0;
+  const read = await timeAsync(async () => {
+    const image = await openImage(qcow2);
+    size = image.disk.size;
+    for (let off = 0; off < size; off += chunk) await image.disk.read(off, Math.min(chunk, size - off));
+    await image.close();
+  });
+  const scratch = mkdtempSync(join(tmpdir(), "do-image-bench-"));
+  const convert = timeCommand("qemu-img", ["convert", "-O", "raw", qcow2, join(scratch, "out.raw")], 3);
+  rmSync(scratch, { recursive: true, force: true });
+  const mbps = (t: number) => `${(size / t / 1e6).toFixed(0)} MB/s`;
+  results.push({
+    name: "qcow2 full-disk read throughput vs qemu-img convert -O raw",
+    ours: mbps(read),
+    reference: mbps(convert),
+    ratio: convert / read,
+    target: "≥ 0.8×",
+    pass: convert / read >= 0.8,
+  });
+  return results;
+}

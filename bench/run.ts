@@ -1,0 +1,19 @@
+// `make bench`: runs every benchmark and prints each figure as a ratio to a reference tool measured in the same run.
+import { benchImage } from "./image";
+import { have, report, type Result } from "./support";
+
+async function main(): Promise<void> {
+  const missing = ["qemu-img", "sgdisk", "mkfs.ext4"].filter((t) => !have(t));
+  if (missing.length) {
+    console.error(`bench: needs ${missing.join(", ")} (Debian: apt-get install qemu-utils gdisk e2fsprogs)`);
+    process.exit(2);
+  }
+  const results: Result[] = [];
+  results.push(...(await benchImage()));
+  report(results, process.env.BENCH_JSON);
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
