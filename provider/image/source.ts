@@ -123,3 +123,20 @@ export async function readUpTo(src: ByteSource, offset: number, length: number):
   if (offset >= src.size) return Buffer.alloc(0);
   return src.read(offset, Math.min(length, src.size - offset));
 }
+
+/** A window of another source: a partition of a virtual disk, read as if it were a whole device. */
+export class SliceSource implements ByteSource {
+  constructor(
+    private readonly src: ByteSource,
+    private readonly offset: number,
+    readonly size: number,
+    readonly name: string,
+  ) {}
+
+  read(offset: number, length: number): Promise<Buffer> {
+    if (offset < 0 || offset + length > this.size) return Promise.reject(pastEnd(this.name, this.size, offset, length));
+    return this.src.read(this.offset + offset, length);
+  }
+
+  async close(): Promise<void> {}
+}
