@@ -1,16 +1,7 @@
 // Human-readable rendering shared by the CLI's commands: sizes, tables, colour only on a terminal.
 import pc from "picocolors";
 
-export function bytes(n: number): string {
-  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
-  let v = n;
-  let u = 0;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  return u === 0 ? `${n} B` : `${v.toFixed(v >= 100 ? 0 : v >= 10 ? 1 : 2)} ${units[u]}`;
-}
+export { formatBytes as bytes } from "../image/bytes";
 
 export function table(rows: string[][], indent = "  "): string {
   const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => stripAnsi(r[c] ?? "").length)));

@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 // The `do-image` command line: a thin face that turns arguments into core calls and results into output and exit codes.
 import { Command } from "commander";
-import { ImageError, inspectImage } from "../image";
+import { ImageError, inspectImage, unreadable, validateImage } from "../image";
 import { colour as c } from "./format";
 import { renderInspect } from "./inspect";
+import { renderValidate } from "./validate";
 
 /** Exit codes shared by every command: 0 fine, 1 the image has a failing finding, 2 the file could not be read. */
 export const EXIT = { ok: 0, failed: 1, unreadable: 2 } as const;
@@ -39,6 +40,18 @@ export function buildProgram(): Command {
         else printError(err);
         process.exitCode = EXIT.unreadable;
       }
+    });
+
+  program
+    .command("validate")
+    .description("judge every DigitalOcean requirement locally: format, size, partitions, filesystem, cloud-init, datasources, sshd")
+    .argument("<file>", "disk image: raw, qcow2, VMDK, VDI or VHDX, optionally gzip- or bzip2-compressed")
+    .option("--json", 'print the JSON report: { "file", "ok", "checks": [ { "id", "status", "message", "evidence", "fix" } ] }')
+    .option("--skip <ids>", "comma-separated check ids whose failures count as warnings", (v: string) => v.split(",").map((x) => x.trim()))
+    .action(async (file: string, opts: { json?: boolean; skip?: string[] }) => {
+      const report = await validateImage(file, { skip: opts.skip });
+      process.stdout.write(`${opts.json ? JSON.stringify(report, null, 2) : renderValidate(report)}\n`);
+      process.exitCode = unreadable(report) ? EXIT.unreadable : report.ok ? EXIT.ok : EXIT.failed;
     });
 
   return program;

@@ -34,3 +34,15 @@ export function isZero(buf: Buffer): boolean {
 
 export const GiB = 1024 ** 3;
 export const MiB = 1024 ** 2;
+
+/** 1536 → "1.50 KiB": binary units, three significant digits. */
+export function formatBytes(n: number): string {
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let v = n;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return u === 0 ? `${n} B` : `${v.toFixed(v >= 100 ? 0 : v >= 10 ? 1 : 2)} ${units[u]}`;
+}

@@ -8,3 +8,4 @@ export { inspectImage, type InspectReport } from "./inspect";
 export { readPartitionTable, type Partition, type PartitionTable } from "./partitions";
 export { judgeVirtualSize, MAX_VIRTUAL_SIZE, DECIMAL_100_GB, type Finding } from "./limits";
 export { Ext4, type Ext4Info } from "./ext4";
+export * from "./checks";

@@ -1,4 +1,5 @@
 // DigitalOcean's documented limits on a custom image, as findings with the limit that applied and the fix.
+import { formatBytes } from "./bytes";
 
 /** DigitalOcean's limit on an image's virtual size. Its documentation says "100 GB"; its API enforces 100 GiB. */
 export const MAX_VIRTUAL_SIZE = 100 * 1024 ** 3;
@@ -12,15 +13,13 @@ export interface Finding {
   fix: string;
 }
 
-const gib = (n: number) => `${(n / 1024 ** 3).toFixed(2)} GiB`;
-
 export function judgeVirtualSize(size: number): Finding | null {
   const fix = "shrink the filesystem and its partition (resize2fs -M, then parted or sgdisk), then the disk: qemu-img resize --shrink IMAGE SIZE";
   if (size > MAX_VIRTUAL_SIZE) {
     return {
       severity: "error",
       code: "size-over-limit",
-      message: `virtual size ${size} bytes (${gib(size)}) is over DigitalOcean's limit of 100 GiB (${MAX_VIRTUAL_SIZE} bytes); the import would fail`,
+      message: `virtual size ${size} bytes (${formatBytes(size)}) is over DigitalOcean's limit of 100 GiB (${MAX_VIRTUAL_SIZE} bytes); the import would fail`,
       fix,
     };
   }
@@ -28,7 +27,7 @@ export function judgeVirtualSize(size: number): Finding | null {
     return {
       severity: "warning",
       code: "size-over-100gb",
-      message: `virtual size ${size} bytes (${gib(size)}) is within the 100 GiB limit DigitalOcean enforces but over the 100 GB (${DECIMAL_100_GB} bytes) its documentation states`,
+      message: `virtual size ${size} bytes (${formatBytes(size)}) is within the 100 GiB limit DigitalOcean enforces but over the 100 GB (${DECIMAL_100_GB} bytes) its documentation states`,
       fix: `to stay clear of both readings of the limit, ${fix}`,
     };
   }

@@ -59,7 +59,8 @@ async function compareWithDebugfs(fs: Ext4, device: string, scratch: string): Pr
       if (!mine || !mine.equals(want)) {
         // debugfs 1.47 dumps all 60 bytes of i_block for an empty inline-data file; its own stat gives the real size.
         const size = Number(/Size: (\d+)/.exec(run("debugfs", ["-R", `stat ${path}`, device]))?.[1]);
-        if (!mine || mine.length !== size || !want.subarray(0, size).equals(mine)) throw new Error(`${path}: content differs (${mine?.length} vs ${want.length} bytes)`);
+        if (!mine || mine.length !== size || !want.subarray(0, size).equals(mine))
+          throw new Error(`${path}: content differs (${mine?.length} vs ${want.length} bytes)`);
       }
       compared++;
     } else if (t.type === "symlink") {

@@ -45,7 +45,8 @@ export class Ext4 {
     private readonly sb: Superblock,
   ) {
     const notes: string[] = [];
-    if (sb.featureIncompat & INCOMPAT.RECOVER) notes.push("the journal needs recovery (the filesystem was not unmounted cleanly); files are read as last committed");
+    if (sb.featureIncompat & INCOMPAT.RECOVER)
+      notes.push("the journal needs recovery (the filesystem was not unmounted cleanly); files are read as last committed");
     if (sb.featureIncompat & INCOMPAT.ENCRYPT) notes.push("the filesystem supports fscrypt encryption; encrypted directories cannot be read");
     if (sb.featureIncompat & INCOMPAT.CASEFOLD) notes.push("the filesystem supports case-insensitive directories; lookups here are case-sensitive");
     this.info = {
@@ -61,7 +62,11 @@ export class Ext4 {
 
   static async open(src: ByteSource, name: string): Promise<Ext4> {
     if (src.size < SUPERBLOCK_OFFSET + SUPERBLOCK_SIZE) {
-      throw new ImageError(`${name}: too small for an ext2/3/4 filesystem (${src.size} bytes)`, { file: name, fix: "this is not an ext filesystem", code: "ext-not-found" });
+      throw new ImageError(`${name}: too small for an ext2/3/4 filesystem (${src.size} bytes)`, {
+        file: name,
+        fix: "this is not an ext filesystem",
+        code: "ext-not-found",
+      });
     }
     const sb = Superblock.parse(await src.read(SUPERBLOCK_OFFSET, SUPERBLOCK_SIZE), name);
     const problem = Superblock.problem(sb);
@@ -74,12 +79,15 @@ export class Ext4 {
       });
     }
     if (sb.blocksCount * sb.blockSize > src.size) {
-      throw new ImageError(`${name}: the filesystem says it has ${sb.blocksCount} blocks of ${sb.blockSize} bytes, more than its partition's ${src.size} bytes`, {
-        file: name,
-        offset: SUPERBLOCK_OFFSET + 4,
-        fix: "the partition was shrunk below the filesystem, or the image is truncated: resize2fs the filesystem to fit, or rebuild the image",
-        code: "truncated",
-      });
+      throw new ImageError(
+        `${name}: the filesystem says it has ${sb.blocksCount} blocks of ${sb.blockSize} bytes, more than its partition's ${src.size} bytes`,
+        {
+          file: name,
+          offset: SUPERBLOCK_OFFSET + 4,
+          fix: "the partition was shrunk below the filesystem, or the image is truncated: resize2fs the filesystem to fit, or rebuild the image",
+          code: "truncated",
+        },
+      );
     }
     return new Ext4(src, name, sb);
   }
@@ -120,7 +128,11 @@ export class Ext4 {
 
   async inode(number: number): Promise<Inode> {
     if (number < 1 || number > this.sb.inodesCount) {
-      throw new ImageError(`${this.name}: inode ${number} is outside 1..${this.sb.inodesCount}`, { file: this.name, fix: "the filesystem is damaged; run e2fsck -n on it", code: "ext-corrupt" });
+      throw new ImageError(`${this.name}: inode ${number} is outside 1..${this.sb.inodesCount}`, {
+        file: this.name,
+        fix: "the filesystem is damaged; run e2fsck -n on it",
+        code: "ext-corrupt",
+      });
     }
     const group = Math.floor((number - 1) / this.sb.inodesPerGroup);
     const index = (number - 1) % this.sb.inodesPerGroup;
@@ -147,12 +159,18 @@ export class Ext4 {
         return;
       }
       for (const idx of parseIndex(node, h.entries)) {
-        if (--budget.nodes < 0) throw new ImageError(`${this.name}: inode ${inode.number}'s extent tree is larger than its file`, { file: this.name, fix: "run e2fsck", code: "ext-corrupt" });
+        if (--budget.nodes < 0)
+          throw new ImageError(`${this.name}: inode ${inode.number}'s extent tree is larger than its file`, {
+            file: this.name,
+            fix: "run e2fsck",
+            code: "ext-corrupt",
+          });
         await walk(await this.readBlocks(idx.leaf), depth - 1, budget);
       }
     };
     const root = parseExtentHeader(inode.iBlock);
-    if (!root || root.depth > 5) throw new ImageError(`${this.name}: inode ${inode.number} has no valid extent tree root`, { file: this.name, fix: "run e2fsck", code: "ext-corrupt" });
+    if (!root || root.depth > 5)
+      throw new ImageError(`${this.name}: inode ${inode.number} has no valid extent tree root`, { file: this.name, fix: "run e2fsck", code: "ext-corrupt" });
     await walk(inode.iBlock, root.depth, { nodes: Math.ceil(inode.size / this.sb.blockSize) + 16 });
     out.sort((a, b) => a.logical - b.logical);
     if (this.extentCache.size > 256) this.extentCache.clear();
@@ -217,7 +235,7 @@ export class Ext4 {
     const out = Buffer.alloc(size);
     const map = await this.blockMap(inode);
     const blocks = Math.ceil(size / bs);
-    for (let b = 0; b < blocks; ) {
+    for (let b = 0; b < blocks;) {
       const phys = await map(b);
       // Coalesce physically contiguous blocks into one read.
       let run = 1;
@@ -260,7 +278,10 @@ export class Ext4 {
   }
 
   async readlinkInode(inode: Inode): Promise<string> {
-    const fast = !(inode.flags & (INODE_FLAGS.EXTENTS | INODE_FLAGS.INLINE_DATA)) && inode.size < I_BLOCK_SIZE && inode.blocks - (inode.fileAcl ? this.sb.blockSize / 512 : 0) <= 0;
+    const fast =
+      !(inode.flags & (INODE_FLAGS.EXTENTS | INODE_FLAGS.INLINE_DATA)) &&
+      inode.size < I_BLOCK_SIZE &&
+      inode.blocks - (inode.fileAcl ? this.sb.blockSize / 512 : 0) <= 0;
     const raw = fast ? inode.iBlock.subarray(0, inode.size) : await this.readInode(inode, 4096);
     return raw.toString("utf8");
   }

@@ -79,7 +79,12 @@ export interface Superblock {
 export const Superblock = {
   parse(buf: Buffer, where: string): Superblock {
     if (buf.readUInt16LE(0x38) !== EXT_MAGIC) {
-      throw new ImageError(`${where}: no ext2/3/4 superblock magic at byte 1080`, { file: where, offset: 1080, fix: "this is not an ext2/3/4 filesystem", code: "ext-not-found" });
+      throw new ImageError(`${where}: no ext2/3/4 superblock magic at byte 1080`, {
+        file: where,
+        offset: 1080,
+        fix: "this is not an ext2/3/4 filesystem",
+        code: "ext-not-found",
+      });
     }
     const logBlock = buf.readUInt32LE(0x18);
     const revLevel = buf.readUInt32LE(0x4c);
@@ -112,7 +117,8 @@ export const Superblock = {
     if (sb.inodesPerGroup === 0 || sb.blocksPerGroup === 0) return "zero inodes or blocks per group";
     if (sb.inodeSize < 128 || sb.inodeSize > sb.blockSize || (sb.inodeSize & (sb.inodeSize - 1)) !== 0) return `inode size ${sb.inodeSize}`;
     const unknown = sb.featureIncompat & ~READABLE_INCOMPAT;
-    if (unknown) return `unsupported incompatible features 0x${unknown.toString(16)}${unknown & INCOMPAT.COMPRESSION ? " (compression)" : ""}${unknown & INCOMPAT.JOURNAL_DEV ? " (external journal device)" : ""}`;
+    if (unknown)
+      return `unsupported incompatible features 0x${unknown.toString(16)}${unknown & INCOMPAT.COMPRESSION ? " (compression)" : ""}${unknown & INCOMPAT.JOURNAL_DEV ? " (external journal device)" : ""}`;
     return null;
   },
 

@@ -1,0 +1,23 @@
+// `do-image validate`: prints a ValidationReport as a short table (coloured on a terminal) or as the JSON contract.
+import type { CheckStatus, Evidence, ValidationReport } from "../image";
+import { colour as c, table } from "./format";
+
+const STATUS: Record<CheckStatus, (s: string) => string> = { pass: c.green, fail: c.red, warn: c.yellow, unknown: c.dim };
+
+export function evidenceText(e: Evidence): string {
+  const where = [e.partition !== undefined ? `partition ${e.partition}` : "", e.path ? `${e.path}${e.line ? `:${e.line}` : ""}` : ""].filter(Boolean).join(" ");
+  return [where, e.text].filter(Boolean).join(": ");
+}
+
+export function renderValidate(r: ValidationReport): string {
+  const rows = r.checks.map((k) => [STATUS[k.status](k.status.padEnd(7)), k.id, k.message]);
+  const out = [c.bold(r.file), table(rows)];
+  const problems = r.checks.filter((k) => k.status === "fail" || k.status === "warn");
+  for (const k of problems) {
+    out.push("", `${STATUS[k.status](k.status)} ${c.bold(k.id)}`);
+    for (const e of k.evidence) out.push(`  evidence: ${evidenceText(e)}`);
+    if (k.fix) out.push(`  fix: ${k.fix}`);
+  }
+  out.push("", r.ok ? c.green("DigitalOcean should accept this image.") : c.red(`${problems.filter((k) => k.status === "fail").length} check(s) failed.`));
+  return out.join("\n");
+}

@@ -1,0 +1,73 @@
+// Finds the guest's root filesystem: the GPT root type, /etc/fstab, or the Linux partition that holds /etc/os-release.
+import type { VirtualDisk } from "../disk";
+import { Ext4 } from "../ext4";
+import { ImageError } from "../errors";
+import type { PartitionTable } from "../partitions";
+import { SliceSource } from "../source";
+import { sniffFilesystem, type FsType } from "./fstype";
+
+export interface GuestPartition {
+  /** Partition number, or 0 for a disk without a partition table. */
+  number: number;
+  fsType: FsType;
+  typeName: string;
+  /** Set for ext filesystems that opened cleanly. */
+  ext?: Ext4;
+  /** Why an ext filesystem could not be opened. */
+  error?: ImageError;
+}
+
+export interface Guest {
+  partitions: GuestPartition[];
+  /** The partition whose filesystem holds /etc/os-release (an ext one we can read), if any. */
+  root?: GuestPartition & { ext: Ext4 };
+  /** The partition DigitalOcean would boot as root when we cannot read it (GPT root type, or a Linux partition). */
+  unreadableRoot?: GuestPartition;
+}
+
+const GPT_ROOT_TYPES = new Set([
+  "4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709",
+  "44479540-F297-41B2-9AF7-D131D5F0458A",
+  "B921B045-1DF0-41C3-AF44-4C6F280D3FAE",
+  "69DAD710-2CE4-4E3C-B16C-21A1D49ABED3",
+]);
+
+export async function findGuest(disk: VirtualDisk, table: PartitionTable): Promise<Guest> {
+  const slices =
+    table.partitions.length > 0
+      ? table.partitions
+          .filter((p) => p.type !== "05" && p.type !== "0f" && p.type !== "85" && p.size > 0)
+          .map((p) => ({ p, src: new SliceSource(disk, p.start, p.size, `partition ${p.number} of ${disk.name}`) }))
+      : [{ p: { number: 0, typeName: "whole disk", type: "", start: 0, size: disk.size }, src: disk }];
+  const partitions: GuestPartition[] = [];
+  for (const { p, src } of slices) {
+    const fsType = await sniffFilesystem(src);
+    const gp: GuestPartition = { number: p.number, fsType, typeName: p.typeName };
+    if (fsType === "ext") {
+      try {
+        gp.ext = await Ext4.open(src, `partition ${p.number}`);
+      } catch (err) {
+        if (!(err instanceof ImageError)) throw err;
+        gp.error = err;
+      }
+    }
+    partitions.push(gp);
+  }
+  const isRootType = (n: number) => GPT_ROOT_TYPES.has(table.partitions.find((p) => p.number === n)?.type ?? "");
+  // Prefer a partition typed as root, then any ext filesystem, that holds /etc/os-release.
+  const candidates = [...partitions].sort((a, b) => Number(isRootType(b.number)) - Number(isRootType(a.number)));
+  for (const gp of candidates) {
+    if (gp.ext && (await gp.ext.type("/etc/os-release")) === "file") return { partitions, root: gp as GuestPartition & { ext: Ext4 } };
+  }
+  // Nothing readable holds a root: name what most likely is one, so the verdict says what it is.
+  const unreadableRoot =
+    partitions.find((gp) => isRootType(gp.number) && gp.fsType !== "ext") ??
+    partitions.find((gp) => ["xfs", "btrfs", "lvm", "luks"].includes(gp.fsType)) ??
+    partitions.find((gp) => gp.ext || gp.error);
+  return { partitions, unreadableRoot };
+}
+
+/** Splits a text file into lines with their 1-based numbers, for evidence. */
+export function lines(text: string): { line: number; text: string }[] {
+  return text.split("\n").map((t, i) => ({ line: i + 1, text: t }));
+}

@@ -1,0 +1,111 @@
+// Check `sshd`: the SSH daemon is installed and started at boot by the guest's init system (systemd decides where it is the init).
+import type { Ext4 } from "../ext4";
+import { maskedUnits } from "./cloud-init";
+import type { Guest } from "./guest";
+import { result, type CheckResult, type Evidence } from "./types";
+
+const SSHD_PATHS = ["/usr/sbin/sshd", "/usr/bin/sshd", "/usr/local/sbin/sshd"];
+const SSH_UNITS = ["ssh.service", "sshd.service", "ssh.socket", "sshd.socket"];
+const UNIT_DIRS = ["/etc/systemd/system", "/usr/lib/systemd/system", "/lib/systemd/system"];
+
+type Init = { kind: "systemd" | "openrc" | "sysvinit" | "unknown"; evidence: Evidence };
+
+async function detectInit(fs: Ext4): Promise<Init> {
+  const initLink = (await fs.readlink("/sbin/init")) ?? (await fs.readlink("/usr/sbin/init"));
+  if (initLink && /systemd/.test(initLink)) return { kind: "systemd", evidence: { path: "/sbin/init", text: `-> ${initLink}` } };
+  for (const p of ["/usr/lib/systemd/systemd", "/lib/systemd/systemd"]) if ((await fs.type(p)) === "file") return { kind: "systemd", evidence: { path: p } };
+  if (initLink && /openrc/.test(initLink)) return { kind: "openrc", evidence: { path: "/sbin/init", text: `-> ${initLink}` } };
+  for (const p of ["/sbin/openrc", "/usr/sbin/openrc", "/etc/runlevels"]) if (await fs.exists(p)) return { kind: "openrc", evidence: { path: p } };
+  if ((await fs.type("/etc/inittab")) === "file") return { kind: "sysvinit", evidence: { path: "/etc/inittab" } };
+  if ((await fs.type("/etc/systemd/system")) === "dir")
+    return { kind: "systemd", evidence: { path: "/etc/systemd/system", text: "systemd configuration present (no init binary in the image)" } };
+  return { kind: "unknown", evidence: { text: "no systemd, OpenRC or sysvinit found" } };
+}
+
+/** Links that pull an SSH unit into a boot target: <dir>/<target>.wants/<unit> in /etc or vendor-enabled under /usr/lib. */
+async function systemdEnablement(fs: Ext4): Promise<Evidence[]> {
+  const out: Evidence[] = [];
+  for (const dir of UNIT_DIRS) {
+    for (const e of (await fs.readdir(dir)) ?? []) {
+      if (!/\.(wants|requires)$/.test(e.name)) continue;
+      for (const unit of (await fs.readdir(`${dir}/${e.name}`)) ?? []) {
+        if (!SSH_UNITS.includes(unit.name)) continue;
+        const path = `${dir}/${e.name}/${unit.name}`;
+        const target = await fs.readlink(path);
+        out.push({ path, text: target ? `-> ${target}` : "unit file" });
+      }
+    }
+  }
+  return out;
+}
+
+export async function checkSshd(guest: Guest): Promise<CheckResult> {
+  const root = guest.root;
+  if (!root) return result("sshd", "unknown", "the root filesystem could not be read, so sshd was not checked");
+  const fs = root.ext;
+  const part = root.number;
+  let binary: string | undefined;
+  for (const p of SSHD_PATHS) if ((await fs.type(p)) === "file") binary = binary ?? p;
+  if (!binary) {
+    return result(
+      "sshd",
+      "fail",
+      "no sshd binary in the image; Droplets would not be reachable over SSH",
+      [{ partition: part, path: SSHD_PATHS[0], text: "missing" }],
+      "install the OpenSSH server in the image (apt-get install openssh-server, dnf install openssh-server, apk add openssh-server)",
+    );
+  }
+  const evidence: Evidence[] = [{ partition: part, path: binary }];
+  const init = await detectInit(fs);
+  evidence.push({ partition: part, ...init.evidence });
+  const enableFix =
+    "enable it in the image: systemctl enable ssh (sshd on Fedora, RHEL and Arch), e.g. in the Packer build or with virt-customize --run-command 'systemctl enable ssh'";
+  if (init.kind === "systemd") {
+    const links = await systemdEnablement(fs);
+    const masked = await maskedUnits(fs, SSH_UNITS);
+    const enabledUnits = links.map((l) => l.path!.split("/").pop()!);
+    const maskedEnabled = masked.filter((m) => enabledUnits.includes(m.path!.split("/").pop()!) || enabledUnits.length === 0);
+    if (maskedEnabled.length > 0) {
+      return result(
+        "sshd",
+        "fail",
+        `sshd is installed but ${maskedEnabled.map((m) => m.path!.split("/").pop()).join(", ")} is masked, so it never starts`,
+        [...evidence, ...maskedEnabled.map((m) => ({ partition: part, ...m }))],
+        `unmask and enable it in the image: systemctl unmask ${maskedEnabled.map((m) => m.path!.split("/").pop()).join(" ")} && systemctl enable ssh`,
+      );
+    }
+    if (links.length === 0)
+      return result("sshd", "fail", `sshd is installed (${binary}) but no ssh/sshd service or socket is enabled at boot`, evidence, enableFix);
+    return result("sshd", "pass", `sshd is installed and systemd starts ${[...new Set(enabledUnits)].join(", ")} at boot`, [
+      ...evidence,
+      ...links.map((l) => ({ partition: part, ...l })),
+    ]);
+  }
+  if (init.kind === "openrc") {
+    for (const level of ["default", "boot", "sysinit"]) {
+      const path = `/etc/runlevels/${level}/sshd`;
+      if (await fs.exists(path, false))
+        return result("sshd", "pass", `sshd is installed and OpenRC starts it in the ${level} runlevel`, [...evidence, { partition: part, path }]);
+    }
+    return result("sshd", "fail", "sshd is installed but not in an OpenRC runlevel", evidence, "enable it in the image: rc-update add sshd default");
+  }
+  if (init.kind === "sysvinit") {
+    for (const level of ["2", "3", "4", "5"]) {
+      for (const e of (await fs.readdir(`/etc/rc${level}.d`)) ?? []) {
+        if (/^S\d+sshd?$/.test(e.name))
+          return result("sshd", "pass", `sshd is installed and sysvinit starts it in runlevel ${level}`, [
+            ...evidence,
+            { partition: part, path: `/etc/rc${level}.d/${e.name}` },
+          ]);
+      }
+    }
+    return result(
+      "sshd",
+      "fail",
+      "sshd is installed but no /etc/rc?.d/S??ssh link starts it",
+      evidence,
+      "enable it in the image: update-rc.d ssh defaults (or chkconfig sshd on)",
+    );
+  }
+  return result("sshd", "warn", "sshd is installed, but no init system was recognised, so whether it starts at boot is unknown", evidence, enableFix);
+}

@@ -1,0 +1,130 @@
+// `validate`: every DigitalOcean requirement judged locally, each check with its evidence and fix, in a fixed order.
+import { formatBytes } from "../bytes";
+import { ImageError } from "../errors";
+import { partitionFindings } from "../inspect";
+import { judgeVirtualSize } from "../limits";
+import { openImage, type OpenedImage, type OpenOptions } from "../open";
+import { readPartitionTable, type PartitionTable } from "../partitions";
+import { checkCloudInit } from "./cloud-init";
+import { checkDatasources } from "./datasources";
+import { checkFilesystem } from "./filesystem";
+import { findGuest } from "./guest";
+import { checkSshd } from "./sshd";
+import { CHECK_IDS, result, type CheckId, type CheckResult, type ValidationReport } from "./types";
+
+/** Errors that say the compression layer is the problem rather than the disk image inside it. */
+const COMPRESSION_CODES = new Set(["xz", "zstd", "zip", "nested-compression", "gzip-corrupt", "bzip2-corrupt", "bzip2-randomised"]);
+
+export interface ValidateOptions extends OpenOptions {
+  /** Check ids whose failures are reported as warnings (the user has accepted them). */
+  skip?: readonly string[];
+}
+
+/** True when the report could not read the file at all (the `format` or `compression` check failed on an error). */
+export function unreadable(report: ValidationReport): boolean {
+  return report.checks.some((c) => (c.id === "format" || c.id === "compression") && c.status === "fail");
+}
+
+function finish(file: string, checks: Map<CheckId, CheckResult>, skip: readonly string[]): ValidationReport {
+  const ordered = CHECK_IDS.map((id) => checks.get(id) ?? result(id, "unknown", "not checked: an earlier step failed"));
+  for (const c of ordered) {
+    if (c.status === "fail" && skip.includes(c.id)) {
+      c.status = "warn";
+      c.message = `${c.message} (accepted: validation.skip lists "${c.id}")`;
+    }
+  }
+  return { file, ok: ordered.every((c) => c.status !== "fail"), checks: ordered };
+}
+
+function errorCheck(id: CheckId, err: ImageError): CheckResult {
+  return result(
+    id,
+    "fail",
+    err.message,
+    err.offset !== undefined ? [{ path: err.file, text: `offset ${err.offset}` }] : err.file ? [{ path: err.file }] : [],
+    err.fix,
+  );
+}
+
+export async function validateImage(path: string, options: ValidateOptions = {}): Promise<ValidationReport> {
+  const skip = options.skip ?? [];
+  const checks = new Map<CheckId, CheckResult>();
+  const set = (c: CheckResult) => checks.set(c.id, c);
+  let image: OpenedImage;
+  try {
+    image = await openImage(path, options);
+  } catch (err) {
+    if (!(err instanceof ImageError)) throw err;
+    if (COMPRESSION_CODES.has(err.code)) {
+      set(errorCheck("compression", err));
+      set(result("format", "unknown", "not checked: the compression layer could not be read"));
+    } else set(errorCheck("format", err));
+    return finish(path, checks, skip);
+  }
+  try {
+    const { disk } = image;
+    set(
+      result(
+        "compression",
+        "pass",
+        image.compression === "none" ? "not compressed" : `${image.compression}-compressed (DigitalOcean decompresses it on import)`,
+      ),
+    );
+    try {
+      // Walks the container's block map: every cluster or block it points to must lie inside the file.
+      await disk.allocatedBytes();
+    } catch (err) {
+      if (!(err instanceof ImageError)) throw err;
+      set(errorCheck("format", err));
+      return finish(path, checks, skip);
+    }
+    const details = Object.entries(disk.details)
+      .filter(([, v]) => v !== false)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(", ");
+    set(result("format", "pass", `${disk.format} image${details ? ` (${details})` : ""}`));
+    const size = judgeVirtualSize(disk.size);
+    set(
+      size
+        ? result("size", size.severity === "error" ? "fail" : "warn", size.message, [{ text: `${disk.size} bytes` }], size.fix)
+        : result("size", "pass", `virtual size ${formatBytes(disk.size)} is within DigitalOcean's 100 GiB limit`, [{ text: `${disk.size} bytes` }]),
+    );
+    let table: PartitionTable;
+    try {
+      table = await readPartitionTable(disk, disk.name);
+    } catch (err) {
+      if (!(err instanceof ImageError)) throw err;
+      set(errorCheck("partition-table", err));
+      return finish(path, checks, skip);
+    }
+    const findings = partitionFindings(table);
+    set(
+      findings.length > 0
+        ? result("partition-table", "fail", findings[0].message, [], findings[0].fix)
+        : result(
+            "partition-table",
+            "pass",
+            `${table.scheme.toUpperCase()} with ${table.partitions.length} partition${table.partitions.length === 1 ? "" : "s"}`,
+            [
+              ...table.partitions.map((p) => ({ partition: p.number, text: `${p.typeName}${p.name ? ` "${p.name}"` : ""}, ${p.size} bytes at ${p.start}` })),
+              ...table.notes.map((n) => ({ text: n })),
+            ],
+          ),
+    );
+    const guest = await findGuest(disk, table);
+    set(await checkFilesystem(guest));
+    const { check, agent } = await checkCloudInit(guest);
+    set(check);
+    set(await checkDatasources(guest, agent));
+    set(await checkSshd(guest));
+    return finish(path, checks, skip);
+  } catch (err) {
+    // A structure inside the disk that cannot be read (a truncated cluster, a damaged extent tree) ends the guest checks.
+    if (!(err instanceof ImageError)) throw err;
+    const failing = CHECK_IDS.find((id) => !checks.has(id))!;
+    set(errorCheck(failing, err));
+    return finish(path, checks, skip);
+  } finally {
+    await image.close();
+  }
+}

@@ -1,0 +1,48 @@
+// `do-image validate` as a user runs it: the table, the JSON contract and the exit codes 0, 1 and 2.
+import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { describeWithFixtures } from "../support/fixtures";
+
+const root = join(__dirname, "..", "..");
+const cli = join(root, "dist", "provider", "cli", "main.js");
+const CHECK_IDS = ["format", "compression", "size", "partition-table", "filesystem", "cloud-init", "cloud-init-datasources", "sshd"];
+
+function doImage(...args: string[]) {
+  if (!existsSync(cli)) throw new Error(`${cli} is missing: run 'make build' (make test does it first)`);
+  const r = spawnSync(process.execPath, [cli, ...args], { encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+test("the committed sample passes every check and exits 0", () => {
+  const r = doImage("validate", join(root, "examples", "images", "debian-12-sample.qcow2"));
+  expect(r.code).toBe(0);
+  for (const id of CHECK_IDS) expect(r.stdout).toMatch(new RegExp(`pass\\s+${id}\\s`));
+  expect(r.stdout).toMatch(/DigitalOcean should accept this image/);
+});
+
+test("an unreadable file exits 2 and still prints every check in JSON", () => {
+  const r = doImage("validate", "--json", "/nonexistent/image.qcow2");
+  expect(r.code).toBe(2);
+  const report = JSON.parse(r.stdout);
+  expect(report).toMatchObject({ file: "/nonexistent/image.qcow2", ok: false });
+  expect(report.checks.map((c: { id: string }) => c.id)).toEqual(CHECK_IDS);
+  expect(report.checks[0]).toMatchObject({ id: "format", status: "fail", message: expect.stringMatching(/no such file/), fix: expect.any(String) });
+  for (const c of report.checks) expect(Object.keys(c).sort()).toEqual(["evidence", "fix", "id", "message", "status"]);
+});
+
+describeWithFixtures("validate on failing guests", (fx) => {
+  test("a failing check exits 1, shows the evidence and the fix", () => {
+    const r = doImage("validate", fx.path("guest-sshd-masked.qcow2"));
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/fail\s+sshd\s+sshd is installed but ssh.service is masked/);
+    expect(r.stdout).toMatch(/evidence: partition 3 \/etc\/systemd\/system\/ssh.service: ssh.service -> \/dev\/null/);
+    expect(r.stdout).toMatch(/fix: unmask and enable it in the image/);
+  });
+
+  test("--skip turns the failure into an accepted warning and exits 0", () => {
+    const r = doImage("validate", "--json", "--skip", "sshd", fx.path("guest-sshd-masked.qcow2"));
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout).checks.find((c: { id: string }) => c.id === "sshd").status).toBe("warn");
+  });
+});

@@ -1,0 +1,154 @@
+// Every guest fixture through validateImage: the expected verdict per check, with the evidence and fix it cites.
+import { CHECK_IDS, validateImage, type CheckStatus, type ValidationReport } from "../../../provider/image";
+import { describeWithFixtures } from "../../support/fixtures";
+
+type Expect = Partial<Record<(typeof CHECK_IDS)[number], CheckStatus>>;
+const ALL_PASS: Expect = Object.fromEntries(CHECK_IDS.map((id) => [id, "pass"]));
+
+interface Row {
+  file: string;
+  expect: Expect;
+  /** A check whose message, evidence and fix must mention these. */
+  cites?: { id: (typeof CHECK_IDS)[number]; message: RegExp; evidence?: RegExp; fix?: RegExp };
+}
+
+const ROWS: Row[] = [
+  ...[
+    "good-gpt.raw",
+    "good-mbr.raw",
+    "good.qcow2",
+    "good-v2.qcow2",
+    "good-zlib.qcow2",
+    "good-zstd.qcow2",
+    "good-extl2.qcow2",
+    "good-sparse.vmdk",
+    "good-stream.vmdk",
+    "good-dynamic.vdi",
+    "good-static.vdi",
+    "good-dynamic.vhdx",
+    "good-fixed.vhdx",
+    "good.qcow2.gz",
+    "good-gpt.raw.bz2",
+    "good-multistream.vhdx.bz2",
+  ].map((file): Row => ({
+    file,
+    expect: ALL_PASS,
+    cites: { id: "cloud-init-datasources", message: /tries ConfigDrive before NoCloud/, evidence: /95_digitalocean.cfg:1/ },
+  })),
+  {
+    file: "guest-nocloud-first.qcow2",
+    expect: { ...ALL_PASS, "cloud-init-datasources": "fail" },
+    cites: {
+      id: "cloud-init-datasources",
+      message: /90_dpkg.cfg line 2 puts NoCloud before ConfigDrive/,
+      evidence: /90_dpkg.cfg:2: datasource_list: \[ NoCloud/,
+      fix: /cloud.cfg.d\/99_digitalocean.cfg .* ConfigDrive, DigitalOcean/,
+    },
+  },
+  {
+    file: "guest-builtin-datasources.qcow2",
+    expect: { ...ALL_PASS, "cloud-init-datasources": "fail" },
+    cites: {
+      id: "cloud-init-datasources",
+      message: /built-in default puts NoCloud before ConfigDrive/,
+      evidence: /no file sets datasource_list/,
+      fix: /99_digitalocean.cfg/,
+    },
+  },
+  {
+    file: "guest-no-configdrive.qcow2",
+    expect: { ...ALL_PASS, "cloud-init-datasources": "warn" },
+    cites: { id: "cloud-init-datasources", message: /neither ConfigDrive nor DigitalOcean/ },
+  },
+  {
+    file: "guest-no-cloud-init.qcow2",
+    expect: { ...ALL_PASS, "cloud-init": "fail", "cloud-init-datasources": "unknown" },
+    cites: { id: "cloud-init", message: /no cloud-init \(nor cloudbase-init/, fix: /apt-get install cloud-init/ },
+  },
+  {
+    file: "guest-old-cloud-init.qcow2",
+    expect: { ...ALL_PASS, "cloud-init": "fail" },
+    cites: { id: "cloud-init", message: /0.7.5-0ubuntu1.22 is older than 0.7.7/, evidence: /\/var\/lib\/dpkg\/status:\d+: Version: 0.7.5/ },
+  },
+  {
+    file: "guest-cloud-init-disabled.qcow2",
+    expect: { ...ALL_PASS, "cloud-init": "fail" },
+    cites: { id: "cloud-init", message: /disabled by \/etc\/cloud\/cloud-init.disabled/, fix: /delete/ },
+  },
+  {
+    file: "guest-cloud-init-masked.qcow2",
+    expect: { ...ALL_PASS, "cloud-init": "fail" },
+    cites: { id: "cloud-init", message: /cloud-init.service is masked/, evidence: /-> \/dev\/null/, fix: /systemctl unmask cloud-init.service/ },
+  },
+  { file: "guest-no-sshd.qcow2", expect: { ...ALL_PASS, sshd: "fail" }, cites: { id: "sshd", message: /no sshd binary/, fix: /openssh-server/ } },
+  {
+    file: "guest-sshd-not-enabled.qcow2",
+    expect: { ...ALL_PASS, sshd: "fail" },
+    cites: { id: "sshd", message: /no ssh\/sshd service or socket is enabled/, fix: /systemctl enable ssh/ },
+  },
+  {
+    file: "guest-sshd-masked.qcow2",
+    expect: { ...ALL_PASS, sshd: "fail" },
+    cites: { id: "sshd", message: /ssh.service is masked/, evidence: /\/etc\/systemd\/system\/ssh.service: ssh.service -> \/dev\/null/ },
+  },
+  {
+    file: "guest-sshd-socket.qcow2",
+    expect: ALL_PASS,
+    cites: { id: "sshd", message: /starts ssh.socket at boot/, evidence: /sockets.target.wants\/ssh.socket/ },
+  },
+  ...[
+    ["guest-xfs-root.qcow2", /XFS/],
+    ["guest-btrfs-root.qcow2", /btrfs/],
+    ["guest-lvm-root.qcow2", /an LVM physical volume/],
+  ].map(([file, fs]): Row => ({
+    file: file as string,
+    expect: {
+      format: "pass",
+      size: "pass",
+      "partition-table": "pass",
+      filesystem: "fail",
+      "cloud-init": "unknown",
+      "cloud-init-datasources": "unknown",
+      sshd: "unknown",
+    },
+    cites: { id: "filesystem", message: new RegExp(`root filesystem is ${(fs as RegExp).source}.*needs ext3 or ext4`), fix: /ext4 root/ },
+  })),
+  { file: "bad-truncated.qcow2", expect: { format: "fail", compression: "pass" }, cites: { id: "format", message: /truncated/ } },
+  { file: "bad.qcow2.xz", expect: { compression: "fail", format: "unknown" }, cites: { id: "compression", message: /xz-compressed/, fix: /gzip/ } },
+  { file: "bad-too-big.qcow2", expect: { size: "fail", "partition-table": "fail" }, cites: { id: "size", message: /over DigitalOcean's limit of 100 GiB/ } },
+  {
+    file: "bad-bare-ext4.raw",
+    expect: { "partition-table": "fail" },
+    cites: { id: "partition-table", message: /ext2\/3\/4 filesystem with no partition table/ },
+  },
+];
+
+function check(r: ValidationReport, id: string) {
+  return r.checks.find((c) => c.id === id)!;
+}
+
+describeWithFixtures("validate judges every fixture", (fx) => {
+  test.each(ROWS)("$file", async ({ file, expect: want, cites }) => {
+    const r = await validateImage(fx.path(file));
+    expect(r.checks.map((c) => c.id)).toEqual([...CHECK_IDS]);
+    const got = Object.fromEntries(Object.keys(want).map((id) => [id, check(r, id).status]));
+    expect(got).toEqual(want);
+    expect(r.ok).toBe(!r.checks.some((c) => c.status === "fail"));
+    for (const c of r.checks) {
+      if (c.status === "fail" || c.status === "warn") expect(c.fix).toMatch(/\w+ \w+/);
+      if (c.status === "pass") expect(c.fix).toBeNull();
+    }
+    if (cites) {
+      const c = check(r, cites.id);
+      expect(c.message).toMatch(cites.message);
+      if (cites.evidence) expect(c.evidence.map((e) => `${e.path ?? ""}${e.line ? `:${e.line}` : ""}: ${e.text ?? ""}`).join("\n")).toMatch(cites.evidence);
+      if (cites.fix) expect(c.fix).toMatch(cites.fix);
+    }
+  });
+
+  test("skip downgrades a failing check to a warning and says so", async () => {
+    const r = await validateImage(fx.path("guest-nocloud-first.qcow2"), { skip: ["cloud-init-datasources"] });
+    expect(r.ok).toBe(true);
+    expect(check(r, "cloud-init-datasources")).toMatchObject({ status: "warn", message: expect.stringMatching(/accepted: validation.skip/) });
+  });
+});
