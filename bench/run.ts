@@ -1,6 +1,7 @@
 // `make bench`: runs every benchmark and prints each figure as a ratio to a reference tool measured in the same run.
 import { benchImage } from "./image";
 import { have, report, type Result } from "./support";
+import { benchValidate } from "./validate";
 
 async function main(): Promise<void> {
   const missing = ["qemu-img", "sgdisk", "mkfs.ext4"].filter((t) => !have(t));
@@ -9,7 +10,9 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const results: Result[] = [];
-  results.push(...(await benchImage()));
+  const only = process.argv[2];
+  if (!only || only === "image") results.push(...(await benchImage()));
+  if (!only || only === "validate") results.push(...benchValidate());
   report(results, process.env.BENCH_JSON);
 }
 

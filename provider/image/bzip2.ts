@@ -10,7 +10,7 @@ const MAX_CODE_LEN = 20;
 const GROUP_SIZE = 50;
 
 /** Thrown inside the decoder when it reads past its input; the stream driver turns it into a truncation error. */
-class OutOfInput extends Error {}
+export class OutOfInput extends Error {}
 
 const CRC_TABLE = (() => {
   const t = new Int32Array(256);
@@ -21,6 +21,9 @@ const CRC_TABLE = (() => {
   }
   return t;
 })();
+
+export const BLOCK_MAGIC = [BLOCK_MAGIC_HI, BLOCK_MAGIC_LO] as const;
+export const EOS_MAGIC = [EOS_MAGIC_HI, EOS_MAGIC_LO] as const;
 
 export class BitReader {
   private bitBuf = 0;
@@ -65,9 +68,11 @@ export class BitReader {
 export interface DecodedBlock {
   data: Uint8Array;
   storedCrc: number;
+  /** Bit position just after the block's end-of-block symbol: where the next magic starts. */
+  endBit: number;
 }
 
-/** Decodes one block whose 48-bit magic has just been consumed from `br`. `maxBlock` is the stream's level × 100,000. */
+/** Decodes one block whose 48-bit magic has just been consumed from `br`. `maxBlock` bounds the block (level × 100,000). */
 export function decodeBlock(br: BitReader, maxBlock: number, where: string): DecodedBlock {
   const bad = (what: string): never => {
     throw new ImageError(`${where}: bzip2 block is corrupt (${what})`, {
@@ -259,110 +264,11 @@ export function decodeBlock(br: BitReader, maxBlock: number, where: string): Dec
   }
   crc = ~crc >>> 0;
   if (crc !== storedCrc) bad(`CRC 0x${crc.toString(16)} where the block says 0x${storedCrc.toString(16)}`);
-  return { data: out.subarray(0, o), storedCrc };
+  return { data: out.subarray(0, o), storedCrc, endBit: br.bitPosition };
 }
 
 function grow(buf: Uint8Array, need: number): Uint8Array {
   const next = new Uint8Array(Math.max(need, buf.length * 2));
   next.set(buf);
   return next;
-}
-
-/** Upper bound on one compressed block's size for a level, so the stream driver knows when a whole block is buffered. */
-const maxCompressedBlock = (level: number) => level * 100000 * 1.25 + 4096;
-
-/**
- * Decompresses a bzip2 file (any number of concatenated streams, as pbzip2 and lbzip2 write) chunk by chunk,
- * holding at most about two compressed blocks and one decoded block in memory.
- */
-export async function* bunzip2(input: AsyncIterable<Buffer>, where: string): AsyncGenerator<Uint8Array> {
-  const iterator = input[Symbol.asyncIterator]();
-  let buf: Buffer = Buffer.alloc(0);
-  let bitPos = 0; // position in buf of the next unread bit
-  let ended = false;
-  const truncated = () =>
-    new ImageError(`${where}: the bzip2 data ends in the middle of a block; the file is truncated`, {
-      file: where,
-      fix: "download or copy the file again; bzip2 -t tells whether a .bz2 file is complete",
-      code: "truncated",
-    });
-  const fill = async (bytesAhead: number) => {
-    while (!ended && buf.length - (bitPos >>> 3) < bytesAhead) {
-      const next = await iterator.next();
-      if (next.done) {
-        ended = true;
-        break;
-      }
-      const keep = bitPos >>> 3;
-      buf = Buffer.concat([buf.subarray(keep), next.value]);
-      bitPos -= keep * 8;
-    }
-  };
-  let streams = 0;
-  for (;;) {
-    await fill(4);
-    const at = bitPos >>> 3;
-    if (buf.length - at === 0) break;
-    if (buf.length - at < 4 || buf.toString("latin1", at, at + 3) !== "BZh" || buf[at + 3] < 0x31 || buf[at + 3] > 0x39) {
-      if (streams > 0 && buf.subarray(at).every((b) => b === 0)) break; // zero padding after the last stream
-      throw new ImageError(`${where}: expected a bzip2 stream header ("BZh1".."BZh9") at compressed offset ${at}, found other bytes`, {
-        file: where,
-        offset: at,
-        fix: "the file is damaged or has trailing data; check it with bzip2 -t",
-        code: "bzip2-corrupt",
-      });
-    }
-    const level = buf[at + 3] - 0x30;
-    bitPos += 32;
-    streams++;
-    let combined = 0;
-    for (;;) {
-      await fill(maxCompressedBlock(level));
-      const br = new BitReader(buf, bitPos);
-      let hi: number, lo: number;
-      try {
-        hi = br.bits(24);
-        lo = br.bits(24);
-      } catch (e) {
-        if (e instanceof OutOfInput) throw truncated();
-        throw e;
-      }
-      if (hi === BLOCK_MAGIC_HI && lo === BLOCK_MAGIC_LO) {
-        let block: DecodedBlock;
-        try {
-          block = decodeBlock(br, level * 100000, where);
-        } catch (e) {
-          if (e instanceof OutOfInput) throw truncated();
-          throw e;
-        }
-        combined = (((combined << 1) | (combined >>> 31)) ^ block.storedCrc) >>> 0;
-        bitPos = br.bitPosition;
-        yield block.data;
-      } else if (hi === EOS_MAGIC_HI && lo === EOS_MAGIC_LO) {
-        let crc: number;
-        try {
-          crc = ((br.bits(16) << 16) | br.bits(16)) >>> 0;
-          br.alignToByte();
-        } catch (e) {
-          if (e instanceof OutOfInput) throw truncated();
-          throw e;
-        }
-        if (crc !== combined) {
-          throw new ImageError(`${where}: bzip2 stream ${streams} has combined CRC 0x${combined.toString(16)} where its trailer says 0x${crc.toString(16)}`, {
-            file: where,
-            fix: "the file is damaged; download or compress it again",
-            code: "bzip2-corrupt",
-          });
-        }
-        bitPos = br.bitPosition;
-        break;
-      } else {
-        throw new ImageError(`${where}: expected a bzip2 block or end-of-stream marker at compressed bit ${bitPos}`, {
-          file: where,
-          fix: "the file is damaged; check it with bzip2 -t",
-          code: "bzip2-corrupt",
-        });
-      }
-    }
-  }
 }

@@ -4,7 +4,7 @@ import { mkdtemp, open, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createGunzip } from "node:zlib";
-import { bunzip2 } from "./bzip2";
+import { bunzip2 } from "./bzip2-parallel";
 import { ImageError } from "./errors";
 import { FileSource } from "./source";
 

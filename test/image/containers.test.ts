@@ -1,7 +1,7 @@
 // Unit tests of every container reader over in-memory images: the bytes read back are the bytes the builder put in.
 import { createHash } from "node:crypto";
 import { BufferSource, ImageError, openContainer, type VirtualDisk } from "../../provider/image";
-import { bunzip2 } from "../../provider/image/bzip2";
+import { bunzip2 } from "../../provider/image/bzip2-parallel";
 import { qcow2Image, vdiImage, vhdxImage, type ClusterSpec } from "../support/builders";
 
 const MiB = 1024 * 1024;
@@ -130,12 +130,12 @@ describe("VDI", () => {
 describe("bzip2 decoder", () => {
   const one = Buffer.from("QlpoOTFBWSZTWULEDMoAAApbgAAQQAAQAAAEMmTAECAAISoYTE9QgGgBmwPSElhvXVgIBL4u5IpwoSCFiBmU", "base64");
   const two = Buffer.from("QlpoOTFBWSZTWYRSkJQAAAXRgAAQQAAuA5wAIAAiANDQQNA0BQS9OE8eHi7kinChIQilISg=", "base64");
-  async function decode(chunks: Buffer[]): Promise<string> {
+  async function decode(chunks: Buffer[], workers = 0): Promise<string> {
     async function* src() {
       yield* chunks;
     }
     const parts: Uint8Array[] = [];
-    for await (const p of bunzip2(src(), "test.bz2")) parts.push(p);
+    for await (const p of bunzip2(src(), "test.bz2", { workers })) parts.push(p);
     return Buffer.concat(parts).toString();
   }
 

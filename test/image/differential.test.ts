@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ImageError, inspectImage, openImage } from "../../provider/image";
-import { describeWithFixtures, run } from "../support/fixtures";
+import { describeWithFixtures, run, runBytes } from "../support/fixtures";
 
 interface GoodFixture {
   file: string;
@@ -150,5 +150,23 @@ describeWithFixtures("refused images get a specific error naming the file and th
     const f = report.findings.find((x) => x.code === code);
     expect(f).toMatchObject({ severity });
     expect(f!.message).toMatch(says);
+  });
+});
+
+describeWithFixtures("bzip2 blocks decode in parallel worker threads", (fx) => {
+  test.each(["good-gpt.raw.bz2", "good-multistream.vhdx.bz2"])("%s decodes with 2 workers to the same bytes as bzip2 -dc", async (file) => {
+    const { bunzip2 } = await import("../../provider/image/bzip2-parallel");
+    let info: { parallel: boolean; workers: number } | undefined;
+    const h = createHash("sha256");
+    for await (const chunk of bunzip2(createReadStream(fx.path(file), { highWaterMark: 1 << 16 }) as AsyncIterable<Buffer>, file, {
+      workers: 2,
+      onStart: (i) => (info = i),
+    }))
+      h.update(chunk);
+    expect(info).toEqual({ parallel: true, workers: 2 });
+    const reference = createHash("sha256")
+      .update(runBytes("bzip2", ["-dc", fx.path(file)]))
+      .digest("hex");
+    expect(h.digest("hex")).toBe(reference);
   });
 });

@@ -43,3 +43,4 @@ export function describeWithFixtures(name: string, body: (f: Fixtures) => void):
 }
 
 export const run = (cmd: string, args: string[]) => execFileSync(cmd, args, { encoding: "utf8", maxBuffer: 256 * 1024 * 1024 });
+export const runBytes = (cmd: string, args: string[]) => execFileSync(cmd, args, { maxBuffer: 256 * 1024 * 1024 });

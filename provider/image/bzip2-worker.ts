@@ -1,0 +1,38 @@
+// Worker thread of the parallel bzip2 decoder: decodes one block per message and hands the bytes back without copying.
+import { parentPort } from "node:worker_threads";
+import { BitReader, decodeBlock, OutOfInput } from "./bzip2";
+import { ImageError } from "./errors";
+
+export interface BlockJob {
+  id: number;
+  data: Uint8Array;
+  startBit: number;
+  maxBlock: number;
+  where: string;
+}
+
+export type BlockReply =
+  | { id: number; ok: true; data: Uint8Array; storedCrc: number; endBit: number }
+  | { id: number; ok: false; outOfInput: boolean; message: string; code: string; fix: string };
+
+export function runJob(job: BlockJob): BlockReply {
+  try {
+    const block = decodeBlock(new BitReader(job.data, job.startBit), job.maxBlock, job.where);
+    return { id: job.id, ok: true, data: block.data, storedCrc: block.storedCrc, endBit: block.endBit };
+  } catch (err) {
+    const e = err as Error;
+    return {
+      id: job.id,
+      ok: false,
+      outOfInput: err instanceof OutOfInput,
+      message: e.message,
+      code: err instanceof ImageError ? err.code : "bzip2-corrupt",
+      fix: err instanceof ImageError ? err.fix : "",
+    };
+  }
+}
+
+parentPort?.on("message", (job: BlockJob) => {
+  const reply = runJob(job);
+  parentPort!.postMessage(reply, reply.ok ? [reply.data.buffer as ArrayBuffer] : []);
+});
