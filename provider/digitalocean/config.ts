@@ -1,0 +1,31 @@
+// Where the API is and which token to use: explicit settings first, then the environment, read at call time.
+
+export const DEFAULT_API_URL = "https://api.digitalocean.com";
+
+export interface ApiSettings {
+  /** The API's base URL (digitalocean:apiEndpoint, DIGITALOCEAN_API_URL). */
+  endpoint?: string;
+  /** An API token (digitalocean:token, DIGITALOCEAN_TOKEN, DIGITALOCEAN_ACCESS_TOKEN). */
+  token?: string;
+}
+
+export interface ResolvedApiSettings {
+  endpoint: string;
+  token: string;
+}
+
+export class MissingTokenError extends Error {
+  constructor() {
+    super(
+      "no DigitalOcean API token: set the stack config digitalocean:token (pulumi config set --secret digitalocean:token …) or the environment variable DIGITALOCEAN_TOKEN (DIGITALOCEAN_ACCESS_TOKEN also works)",
+    );
+    this.name = "MissingTokenError";
+  }
+}
+
+export function resolveApiSettings(explicit: ApiSettings = {}, env: NodeJS.ProcessEnv = process.env): ResolvedApiSettings {
+  const token = explicit.token || env.DIGITALOCEAN_TOKEN || env.DIGITALOCEAN_ACCESS_TOKEN;
+  if (!token) throw new MissingTokenError();
+  const endpoint = (explicit.endpoint || env.DIGITALOCEAN_API_URL || DEFAULT_API_URL).replace(/\/+$/, "");
+  return { endpoint, token };
+}

@@ -1,0 +1,10 @@
+// Public face of the DigitalOcean client.
+export { DigitalOceanClient } from "./client";
+export { HttpClient, type ClientOptions, type RequestOptions } from "./http";
+export { resolveApiSettings, MissingTokenError, DEFAULT_API_URL, type ApiSettings } from "./config";
+export { DigitalOceanError, redact } from "./errors";
+export { RETRY_DEFAULTS, type RetryPolicy } from "./retry";
+export { RateLimiter, sharedLimiter, DOCUMENTED_LIMITS } from "./limiter";
+export { scaledClock, realClock, type Clock } from "./clock";
+export { waitForImage, waitForTransfer, ImportFailedError, WaitTimeoutError } from "./wait";
+export type * from "./types";

@@ -1,0 +1,60 @@
+// Waiting on DigitalOcean's slow operations: an import until `available`, a transfer until `completed`.
+import type { DigitalOceanClient } from "./client";
+import type { Action, Image } from "./types";
+
+export class ImportFailedError extends Error {
+  constructor(
+    readonly image: Image,
+    reason: string,
+  ) {
+    super(`DigitalOcean could not import image ${image.id} ("${image.name}"): ${reason}`);
+    this.name = "ImportFailedError";
+  }
+}
+
+export class WaitTimeoutError extends Error {
+  constructor(what: string, minutes: number, last: string) {
+    super(`gave up waiting for ${what} after ${minutes} minutes (last status: ${last}); it may still finish: check it with do-image ls, or raise the timeout`);
+    this.name = "WaitTimeoutError";
+  }
+}
+
+export interface WaitOptions {
+  timeoutMs: number;
+  /** Called on every poll with the status seen and the time elapsed. */
+  onProgress?: (status: string, elapsedMs: number) => void;
+}
+
+/** Poll intervals: quick at first (small images import in seconds), then every 15 s. */
+const pollDelay = (n: number) => Math.min(15_000, 2_000 * 2 ** Math.min(n, 3));
+
+export async function waitForImage(client: DigitalOceanClient, id: number, options: WaitOptions): Promise<Image> {
+  const clock = client.http.clock;
+  const start = clock.now();
+  for (let n = 0; ; n++) {
+    const image = await client.images.get(id);
+    options.onProgress?.(image.status, clock.now() - start);
+    if (image.status === "available") return image;
+    if (image.status === "deleted" || image.status === "retired")
+      throw new ImportFailedError(image, image.error_message || `its status became ${image.status}`);
+    if (clock.now() - start > options.timeoutMs)
+      throw new WaitTimeoutError(`image ${id} to become available`, Math.round(options.timeoutMs / 60000), image.status);
+    await clock.sleep(pollDelay(n));
+  }
+}
+
+export async function waitForTransfer(client: DigitalOceanClient, imageId: number, action: Action, options: WaitOptions): Promise<Action> {
+  const clock = client.http.clock;
+  const start = clock.now();
+  let current = action;
+  for (let n = 0; ; n++) {
+    options.onProgress?.(current.status, clock.now() - start);
+    if (current.status === "completed") return current;
+    if (current.status === "errored")
+      throw new Error(`DigitalOcean could not transfer image ${imageId} to ${current.region_slug ?? "the region"} (action ${current.id} errored)`);
+    if (clock.now() - start > options.timeoutMs)
+      throw new WaitTimeoutError(`the transfer of image ${imageId} to ${current.region_slug}`, Math.round(options.timeoutMs / 60000), current.status);
+    await clock.sleep(pollDelay(n));
+    current = await client.imageActions.get(imageId, action.id);
+  }
+}

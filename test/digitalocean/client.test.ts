@@ -1,0 +1,135 @@
+// The client against the emulator with faults on: every call completes or fails with the right typed error.
+import { DigitalOceanClient, DigitalOceanError, RateLimiter, type Clock } from "../../provider/digitalocean";
+import { startEmulator, type Emulator } from "../emulator";
+
+let emulator: Emulator;
+const logLines: string[] = [];
+const client = (over: { token?: string; endpoint?: string } = {}) =>
+  new DigitalOceanClient({
+    endpoint: over.endpoint ?? emulator.url,
+    token: over.token ?? emulator.token,
+    retry: { timeScale: 0.001 },
+    log: (l) => logLines.push(l),
+  });
+const errorOf = (p: Promise<unknown>) =>
+  p.then(
+    () => null,
+    (e: unknown) => e as DigitalOceanError,
+  );
+const count = (line: RegExp) => emulator.state.log!.filter((l) => line.test(l)).length;
+
+beforeEach(async () => {
+  emulator = await startEmulator({ timings: { importMs: 5, transferMs: 5, bootMs: 5 } });
+});
+afterEach(() => emulator.close());
+
+test("GETs complete through 500s, dropped connections and a 429 burst", async () => {
+  Object.assign(emulator.faults, { errorRate: { "GET /v2/regions": 0.4 }, dropRate: { "GET /v2/regions": 0.2 }, burst429: 3 });
+  const c = client();
+  for (let i = 0; i < 15; i++) {
+    const regions: string[] = [];
+    for await (const r of c.regions.list()) regions.push(r.slug);
+    expect(regions).toContain("nyc3");
+  }
+  expect(count(/ 429$/)).toBe(3);
+  expect(logLines.some((l) => /429 too_many_requests; retrying/.test(l))).toBe(true);
+});
+
+test("a create that got a 500 is not repeated: it may have taken effect", async () => {
+  emulator.faults.errorRate = { "POST /v2/images": 1 };
+  const err = await errorOf(client().images.createCustom({ name: "x", url: "http://127.0.0.1:9/x.qcow2", region: "nyc3" }));
+  expect(err).toBeInstanceOf(DigitalOceanError);
+  expect(err).toMatchObject({ status: 500, id: "server_error", attempts: 1, method: "POST", path: "/v2/images" });
+  expect(err!.requestId).toMatch(/^emu-/);
+  expect(count(/^POST \/v2\/images /)).toBe(1);
+});
+
+test("a create whose connection dropped is not repeated either, and says why", async () => {
+  emulator.faults.dropRate = { "POST /v2/images": 1 };
+  const err = await errorOf(client().images.createCustom({ name: "x", url: "http://127.0.0.1:9/x.qcow2", region: "nyc3" }));
+  expect(err).toMatchObject({ status: null, attempts: 1 });
+  expect(err!.message).toMatch(/may have reached DigitalOcean, so it was not repeated/);
+});
+
+test("a create that could not connect at all is retried, then fails typed", async () => {
+  const closed = await startEmulator();
+  const url = closed.url;
+  await closed.close();
+  const err = await errorOf(client({ endpoint: url }).images.createCustom({ name: "x", url: "http://x/y", region: "nyc3" }));
+  expect(err).toMatchObject({ status: null, id: "ECONNREFUSED", attempts: 6 });
+});
+
+test("GETs give up after maxAttempts of 500s with every attempt counted", async () => {
+  emulator.faults.errorRate = { "GET /v2/images/:id": 1 };
+  const err = await errorOf(client().images.get(12345));
+  expect(err).toMatchObject({ status: 500, attempts: 6 });
+  expect(count(/^GET \/v2\/images\/12345 500$/)).toBe(6);
+});
+
+test("404, 422 and 401 are never retried", async () => {
+  expect(await errorOf(client().images.get(999))).toMatchObject({ status: 404, id: "not_found", attempts: 1 });
+  expect(await errorOf(client().images.createCustom({ name: "x", url: "http://x/y", region: "mars1" }))).toMatchObject({ status: 422, attempts: 1 });
+  expect(await errorOf(client({ token: "dop_v1_wrongtoken0123456789" }).images.get(1))).toMatchObject({ status: 401, id: "unauthorized", attempts: 1 });
+  expect(count(/ (404|422|401)$/)).toBe(3);
+});
+
+test("no token appears in any error, its JSON or a log line", async () => {
+  const secret = "dop_v1_" + "f".repeat(64);
+  const errors = [
+    await errorOf(client({ token: secret }).images.get(1)),
+    await errorOf(client({ token: secret, endpoint: "http://127.0.0.1:9" }).regions.list().next()),
+  ];
+  emulator.faults.burst429 = 2;
+  await client()
+    .images.get(1)
+    .catch(() => undefined);
+  for (const e of errors) {
+    expect(e).toBeInstanceOf(DigitalOceanError);
+    const all = `${e!.message} ${JSON.stringify(e)} ${e!.stack} ${String(e!.cause)}`;
+    expect(all).not.toContain(secret);
+    expect(all).not.toContain(emulator.token);
+  }
+  for (const l of logLines) expect(l).not.toContain(emulator.token);
+});
+
+test("pagination follows links.pages.next across pages", async () => {
+  const c = client();
+  const slugs: string[] = [];
+  for await (const r of c.http.paginate<{ slug: string }>("/v2/regions", "regions", {}, 5)) slugs.push(r.slug);
+  expect(slugs).toHaveLength(12);
+  expect(count(/^GET \/v2\/regions 200$/)).toBe(3);
+});
+
+test("a pagination link to another host never receives the token", async () => {
+  const err = await errorOf(client().http.request("GET", "http://169.254.169.254/v2/regions"));
+  expect(err).toMatchObject({ id: "bad_link" });
+});
+
+describe("rate limiter", () => {
+  function fakeClock(): Clock & { t: number } {
+    const c = {
+      t: 0,
+      now: () => c.t,
+      sleep: async (ms: number) => {
+        c.t += ms;
+      },
+    };
+    return c;
+  }
+
+  test("holds a process to 250 requests a minute", async () => {
+    const clock = fakeClock();
+    const limiter = new RateLimiter({ perMinute: 250, perHour: 5000 }, clock);
+    for (let i = 0; i < 250; i++) await limiter.acquire();
+    expect(clock.t).toBe(0);
+    await limiter.acquire();
+    expect(clock.t).toBeGreaterThanOrEqual(60_000);
+  });
+
+  test("and to 5,000 an hour", async () => {
+    const clock = fakeClock();
+    const limiter = new RateLimiter({ perMinute: 250, perHour: 5000 }, clock);
+    for (let i = 0; i < 5001; i++) await limiter.acquire();
+    expect(clock.t).toBeGreaterThanOrEqual(3_600_000);
+  });
+});

@@ -1,0 +1,165 @@
+// A real S3-compatible server standing in for Spaces: s3rver (SigV4 and presigned URLs verified), bound to 127.0.0.1.
+//
+// s3rver lacks three calls the uploader relies on for resuming and cleaning up (ListParts, ListMultipartUploads,
+// AbortMultipartUpload); they are added here on s3rver's own store and run behind its own SigV4 authentication.
+// DigitalOcean Spaces implements all three natively.
+import { createHash } from "node:crypto";
+import { createReadStream } from "node:fs";
+import { mkdtemp, readdir, readFile, rm, stat } from "node:fs/promises";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+/* eslint-disable @typescript-eslint/no-require-imports */
+const S3rver = require("@20minutes/s3rver");
+const AWSAccount = require("@20minutes/s3rver/lib/models/account");
+const authentication = require("@20minutes/s3rver/lib/middleware/authentication");
+const S3Error = require("@20minutes/s3rver/lib/models/error");
+/* eslint-enable @typescript-eslint/no-require-imports */
+
+export interface S3ServerOptions {
+  port?: number;
+  /** Where objects are kept; a fresh temporary directory by default (removed on close). */
+  directory?: string;
+  accessKeyId?: string;
+  secretAccessKey?: string;
+  /** Buckets created at start. */
+  buckets?: string[];
+}
+
+export interface S3Server {
+  url: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+  directory: string;
+  /** Object keys in a bucket, and multipart uploads still open. */
+  contents(bucket: string): Promise<{ objects: string[]; uploads: string[] }>;
+  close(): Promise<void>;
+}
+
+interface KoaContext {
+  method: string;
+  path: string;
+  query: Record<string, string | undefined>;
+  status: number;
+  body: unknown;
+  type: string;
+  state: Record<string, unknown>;
+  app: { store: S3Store };
+  params: Record<string, string>;
+}
+interface S3Store {
+  rootDirectory: string;
+  getResourcePath(bucket: string, key: string | undefined, resource: string): string;
+}
+
+const md5File = (path: string) =>
+  new Promise<string>((resolve, reject) => {
+    const h = createHash("md5");
+    createReadStream(path)
+      .on("data", (d) => h.update(d))
+      .on("end", () => resolve(h.digest("hex")))
+      .on("error", reject);
+  });
+
+async function uploadsOf(store: S3Store, bucket: string): Promise<{ id: string; key: string }[]> {
+  const dir = store.getResourcePath(bucket, undefined, "uploads");
+  const ids = await readdir(dir).catch(() => [] as string[]);
+  return Promise.all(ids.map(async (id) => ({ id, key: (await readFile(join(dir, id, "key"))).toString() })));
+}
+
+/** The multipart calls s3rver does not implement, answered from its filesystem store. */
+function multipartExtensions() {
+  const auth = authentication();
+  return async (ctx: KoaContext, next: () => Promise<void>) => {
+    const [, bucket, ...rest] = decodeURIComponent(ctx.path).split("/");
+    const key = rest.join("/");
+    const listUploads = ctx.method === "GET" && !key && "uploads" in ctx.query;
+    const listParts = ctx.method === "GET" && key && ctx.query.uploadId !== undefined;
+    const abort = ctx.method === "DELETE" && key && ctx.query.uploadId !== undefined;
+    if (!bucket || !(listUploads || listParts || abort)) return next();
+    ctx.params = { bucket, ...(key ? { key } : {}) };
+    return auth(ctx, async () => {
+      const store = ctx.app.store;
+      const uploads = await uploadsOf(store, bucket);
+      if (listUploads) {
+        ctx.body = {
+          ListMultipartUploadsResult: {
+            "@": { xmlns: "http://s3.amazonaws.com/doc/2006-03-01/" },
+            Bucket: bucket,
+            IsTruncated: false,
+            Upload: uploads.filter((u) => !ctx.query.prefix || u.key.startsWith(ctx.query.prefix)).map((u) => ({ Key: u.key, UploadId: u.id })),
+          },
+        };
+        return;
+      }
+      const upload = uploads.find((u) => u.id === ctx.query.uploadId && u.key === key);
+      if (!upload) throw new S3Error("NoSuchUpload", "The specified upload does not exist.", { UploadId: ctx.query.uploadId });
+      const dir = join(store.getResourcePath(bucket, undefined, "uploads"), upload.id);
+      if (abort) {
+        await rm(dir, { recursive: true, force: true });
+        ctx.status = 204;
+        return;
+      }
+      const names = (await readdir(dir)).filter((n) => /^\d+$/.test(n)).sort((a, b) => Number(a) - Number(b));
+      const parts = await Promise.all(
+        names.map(async (n) => {
+          const p = join(dir, n);
+          const st = await stat(p);
+          return { PartNumber: Number(n), ETag: `"${await md5File(p)}"`, Size: st.size, LastModified: st.mtime.toISOString() };
+        }),
+      );
+      ctx.body = {
+        ListPartsResult: {
+          "@": { xmlns: "http://s3.amazonaws.com/doc/2006-03-01/" },
+          Bucket: bucket,
+          Key: key,
+          UploadId: upload.id,
+          IsTruncated: false,
+          Part: parts,
+        },
+      };
+    });
+  };
+}
+
+export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Server> {
+  const directory = options.directory ?? (await mkdtemp(join(tmpdir(), "do-image-s3-")));
+  const accessKeyId = options.accessKeyId ?? "DOIMAGELOCALKEY";
+  const secretAccessKey = options.secretAccessKey ?? "do-image-local-secret-key";
+  new AWSAccount(1, "do-image").createKeyPair(accessKeyId, secretAccessKey);
+  const server = new S3rver({
+    address: "127.0.0.1",
+    port: options.port ?? 0,
+    directory,
+    silent: true,
+    configureBuckets: (options.buckets ?? []).map((name) => ({ name, configs: [] })),
+  });
+  // Koa composes its middleware when it starts listening: the extension goes just before the router.
+  const stack = server.middleware as unknown[];
+  stack.splice(stack.length - 1, 0, multipartExtensions());
+  const { port } = (await server.run()) as AddressInfo;
+  const url = `http://127.0.0.1:${port}`;
+  return {
+    url,
+    accessKeyId,
+    secretAccessKey,
+    directory,
+    async contents(bucket) {
+      const store = server.store as S3Store;
+      const objects: string[] = [];
+      const walk = async (dir: string, prefix: string) => {
+        for (const e of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
+          if (e.isDirectory()) await walk(join(dir, e.name), `${prefix}${e.name}/`);
+          else if (e.name.endsWith("._S3rver_object")) objects.push(`${prefix}${e.name.slice(0, -"._S3rver_object".length)}`);
+        }
+      };
+      await walk(join(store.rootDirectory, bucket), "");
+      return { objects: objects.sort(), uploads: (await uploadsOf(store, bucket)).map((u) => `${u.key} (${u.id})`) };
+    },
+    async close() {
+      await server.close();
+      if (!options.directory) await rm(directory, { recursive: true, force: true });
+    },
+  };
+}
