@@ -8,3 +8,15 @@ export { RateLimiter, sharedLimiter, DOCUMENTED_LIMITS } from "./limiter";
 export { scaledClock, realClock, type Clock } from "./clock";
 export { waitForImage, waitForTransfer, ImportFailedError, WaitTimeoutError } from "./wait";
 export type * from "./types";
+export {
+  publishImage,
+  addRegions,
+  contentMarker,
+  findByMarker,
+  PublishError,
+  ValidationFailedError,
+  type PublishOptions,
+  type PublishResult,
+  type PublishEvent,
+  type SpacesTarget,
+} from "./publish";

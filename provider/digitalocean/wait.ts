@@ -25,8 +25,8 @@ export interface WaitOptions {
   onProgress?: (status: string, elapsedMs: number) => void;
 }
 
-/** Poll intervals: quick at first (small images import in seconds), then every 15 s. */
-const pollDelay = (n: number) => Math.min(15_000, 2_000 * 2 ** Math.min(n, 3));
+/** Poll intervals: 1, 2, 4, 8 s (small images import in seconds), then every 15 s. */
+const pollDelay = (n: number) => Math.min(15_000, 1_000 * 2 ** Math.min(n, 4));
 
 export async function waitForImage(client: DigitalOceanClient, id: number, options: WaitOptions): Promise<Image> {
   const clock = client.http.clock;

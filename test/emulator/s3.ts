@@ -78,7 +78,8 @@ function multipartExtensions() {
     const listParts = ctx.method === "GET" && key && ctx.query.uploadId !== undefined;
     const abort = ctx.method === "DELETE" && key && ctx.query.uploadId !== undefined;
     if (!bucket || !(listUploads || listParts || abort)) return next();
-    ctx.params = { bucket, ...(key ? { key } : {}) };
+    // s3rver's authentication builds the canonical URI from params; "/bucket/?uploads" must keep its trailing slash.
+    ctx.params = key ? { bucket, key } : { bucket: ctx.path.endsWith("/") ? `${bucket}/` : bucket };
     return auth(ctx, async () => {
       const store = ctx.app.store;
       const uploads = await uploadsOf(store, bucket);

@@ -1,0 +1,71 @@
+// SHA-256 of an image file, streamed once and cached per (device, inode, size, mtime) so an unchanged file is not read again.
+import { createHash } from "node:crypto";
+import { createReadStream } from "node:fs";
+import { mkdir, readFile, rename, stat, writeFile } from "node:fs/promises";
+import { homedir } from "node:os";
+import { dirname, join } from "node:path";
+
+export interface Progress {
+  phase: "hash" | "upload";
+  bytes: number;
+  total: number;
+  /** Bytes per second over the phase so far. */
+  rate: number;
+  /** Seconds left at that rate. */
+  etaSeconds: number;
+}
+
+export const hashCacheFile = () => join(process.env.DO_IMAGE_CACHE ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "do-image"), "sha256.json");
+
+type CacheEntries = Record<string, { sha256: string; at: string }>;
+
+async function readCache(file: string): Promise<CacheEntries> {
+  try {
+    return JSON.parse(await readFile(file, "utf8")) as CacheEntries;
+  } catch {
+    return {};
+  }
+}
+
+export function progressReporter(phase: Progress["phase"], total: number, onProgress?: (p: Progress) => void) {
+  const start = Date.now();
+  let last = 0;
+  return (bytes: number, force = false) => {
+    if (!onProgress) return;
+    const t = Date.now();
+    if (!force && t - last < 100) return;
+    last = t;
+    const rate = bytes / Math.max(0.001, (t - start) / 1000);
+    onProgress({ phase, bytes, total, rate, etaSeconds: rate > 0 ? (total - bytes) / rate : Infinity });
+  };
+}
+
+/** The file's SHA-256 in hex, from the cache when the file is unchanged since it was last hashed. */
+export async function sha256File(path: string, onProgress?: (p: Progress) => void): Promise<{ sha256: string; cached: boolean; size: number }> {
+  const st = await stat(path, { bigint: true });
+  const key = `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}`;
+  const cacheFile = hashCacheFile();
+  const cache = await readCache(cacheFile);
+  if (cache[key]) return { sha256: cache[key].sha256, cached: true, size: Number(st.size) };
+  const h = createHash("sha256");
+  const total = Number(st.size);
+  const report = progressReporter("hash", total, onProgress);
+  let done = 0;
+  for await (const chunk of createReadStream(path, { highWaterMark: 4 * 1024 * 1024 })) {
+    h.update(chunk as Buffer);
+    done += (chunk as Buffer).length;
+    report(done);
+  }
+  report(done, true);
+  const sha256 = h.digest("hex");
+  const after = await stat(path, { bigint: true });
+  if (after.mtimeNs !== st.mtimeNs || after.size !== st.size)
+    throw new Error(`${path} changed while it was being hashed; let whatever writes it finish, then run again`);
+  // Rewritten whole through a rename, so concurrent runs never see a half-written cache.
+  const fresh = { ...(await readCache(cacheFile)), [key]: { sha256, at: new Date().toISOString() } };
+  await mkdir(dirname(cacheFile), { recursive: true });
+  const tmp = `${cacheFile}.${process.pid}.tmp`;
+  await writeFile(tmp, JSON.stringify(fresh));
+  await rename(tmp, cacheFile);
+  return { sha256, cached: false, size: total };
+}
