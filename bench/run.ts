@@ -1,6 +1,7 @@
 // `make bench`: runs every benchmark and prints each figure as a ratio to a reference tool measured in the same run.
 import { benchImage } from "./image";
 import { have, report, type Result } from "./support";
+import { benchUpload } from "./upload";
 import { benchValidate } from "./validate";
 
 async function main(): Promise<void> {
@@ -13,6 +14,7 @@ async function main(): Promise<void> {
   const only = process.argv[2];
   if (!only || only === "image") results.push(...(await benchImage()));
   if (!only || only === "validate") results.push(...benchValidate());
+  if (!only || only === "upload") results.push(...(await benchUpload()));
   report(results, process.env.BENCH_JSON);
 }
 

@@ -1,7 +1,6 @@
 // SHA-256 of an image file, streamed once and cached per (device, inode, size, mtime) so an unchanged file is not read again.
 import { createHash } from "node:crypto";
-import { createReadStream } from "node:fs";
-import { mkdir, readFile, rename, stat, writeFile } from "node:fs/promises";
+import { mkdir, open, readFile, rename, stat, writeFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 
@@ -18,6 +17,8 @@ export interface Progress {
 export const hashCacheFile = () => join(process.env.DO_IMAGE_CACHE ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "do-image"), "sha256.json");
 
 type CacheEntries = Record<string, { sha256: string; at: string }>;
+
+const CHUNK = 8 * 1024 * 1024;
 
 async function readCache(file: string): Promise<CacheEntries> {
   try {
@@ -50,11 +51,23 @@ export async function sha256File(path: string, onProgress?: (p: Progress) => voi
   const h = createHash("sha256");
   const total = Number(st.size);
   const report = progressReporter("hash", total, onProgress);
+  // Two buffers: the next read runs on the thread pool while this thread hashes the previous one.
+  const handle = await open(path, "r");
   let done = 0;
-  for await (const chunk of createReadStream(path, { highWaterMark: 4 * 1024 * 1024 })) {
-    h.update(chunk as Buffer);
-    done += (chunk as Buffer).length;
-    report(done);
+  try {
+    const bufs = [Buffer.allocUnsafe(CHUNK), Buffer.allocUnsafe(CHUNK)];
+    let pending = handle.read(bufs[0], 0, CHUNK, 0);
+    for (let i = 0; ; i++) {
+      const { bytesRead } = await pending;
+      if (bytesRead === 0) break;
+      const current = bufs[i % 2];
+      pending = handle.read(bufs[(i + 1) % 2], 0, CHUNK, done + bytesRead);
+      h.update(current.subarray(0, bytesRead));
+      done += bytesRead;
+      report(done);
+    }
+  } finally {
+    await handle.close();
   }
   report(done, true);
   const sha256 = h.digest("hex");

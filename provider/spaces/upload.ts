@@ -241,11 +241,13 @@ export async function uploadImage(file: string, options: UploadOptions): Promise
         const concurrency = Math.max(1, options.concurrency ?? 4);
         let failure: unknown = null;
         const worker = async () => {
+          // One buffer per worker, reused for every part it sends: memory stays at concurrency × partSize.
+          const buffer = Buffer.allocUnsafe(partSize);
           while (todo.length > 0 && !failure) {
             const n = todo.shift()!;
             const offset = (n - 1) * partSize;
             const length = Math.min(partSize, size - offset);
-            const body = Buffer.allocUnsafe(length);
+            const body = buffer.subarray(0, length);
             const { bytesRead } = await handle.read(body, 0, length, offset);
             if (bytesRead !== length)
               throw new SpacesError(`${file} is shorter than when it was hashed`, "FileChanged", "let whatever writes the file finish, then run again");
@@ -262,7 +264,7 @@ export async function uploadImage(file: string, options: UploadOptions): Promise
             result.partsUploaded++;
             result.bytesUploaded += length;
             done += length;
-            report(done);
+            report(done, done === size);
           }
         };
         const workers = await Promise.allSettled(Array.from({ length: Math.min(concurrency, todo.length) }, worker));
