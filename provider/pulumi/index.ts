@@ -1,0 +1,2 @@
+// Public face of the Pulumi resources.
+export { CustomImage, type CustomImageArgs, type CustomImageSpacesArgs } from "./customImage";
