@@ -1,6 +1,7 @@
 // `make bench`: runs every benchmark and prints each figure as a ratio to a reference tool measured in the same run.
 import { benchImage } from "./image";
 import { have, report, type Result } from "./support";
+import { benchPulumi } from "./pulumi";
 import { benchUpload } from "./upload";
 import { benchValidate } from "./validate";
 
@@ -15,6 +16,7 @@ async function main(): Promise<void> {
   if (!only || only === "image") results.push(...(await benchImage()));
   if (!only || only === "validate") results.push(...benchValidate());
   if (!only || only === "upload") results.push(...(await benchUpload()));
+  if (!only || only === "pulumi") results.push(...(await benchPulumi()));
   report(results, process.env.BENCH_JSON);
 }
 
