@@ -11,6 +11,8 @@ help: ## list the targets
 
 $(NODE_MODULES): package.json package-lock.json
 	npm ci --no-audit --no-fund
+	@# Programs and Pulumi's provider host import this package by name, as a user's program does.
+	ln -sfn .. node_modules/do-image
 	@touch $@
 
 install: $(NODE_MODULES) ## install the npm dependencies from the lockfile

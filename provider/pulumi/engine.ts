@@ -189,7 +189,17 @@ export async function check(olds: Partial<CustomImageInputs>, news: Record<strin
       }
     }
   }
-  return { inputs, failures };
+  // The adoption marker names the resource and its content: a retried create finds its own half-made image, but a
+  // replacement (new content under the same resource) never adopts the image it replaces.
+  if (typeof news.marker === "string" && !isUnknown(inputs.sha256 ?? url)) {
+    const { createHash } = await import("node:crypto");
+    const content = createHash("sha256")
+      .update(String(inputs.sha256 ?? url))
+      .digest("hex")
+      .slice(0, 16);
+    inputs.marker = `${news.marker.replace(/-c[0-9a-f]{16}$/, "")}-c${content}`;
+  }
+  return { inputs: defined(inputs), failures };
 }
 
 /** Validation results keyed by content hash and skip list, so previews of an unchanged file do not read it again. */
@@ -235,8 +245,13 @@ export async function diff(_id: string, olds: CustomImageState, news: CustomImag
   return { changes: replaces.length > 0 || changes.size > 0, replaces, deleteBeforeReplace: false };
 }
 
+/** Drops undefined values: the engine's Struct cannot carry them. */
+function defined<T extends object>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+}
+
 function stateFrom(inputs: CustomImageInputs, image: Image, extra: Partial<CustomImageState> = {}): CustomImageState {
-  return {
+  return defined({
     ...inputs,
     name: image.name,
     description: image.description ?? inputs.description,
@@ -252,8 +267,8 @@ function stateFrom(inputs: CustomImageInputs, image: Image, extra: Partial<Custo
     slug: image.slug,
     type: image.type,
     public: image.public,
-    ...extra,
-  };
+    ...defined(extra),
+  });
 }
 
 const pick = (state: CustomImageState): CustomImageInputs =>
@@ -307,7 +322,11 @@ export async function read(id: string, props: CustomImageState): Promise<pulumi.
   }
   if (image.status === "deleted") return { id: "" };
   const inputs = pick(props);
-  return { id, props: stateFrom(inputs, image, { objectKey: props.objectKey, bucket: props.bucket }), inputs: inputs as unknown as Record<string, unknown> };
+  return {
+    id,
+    props: stateFrom(inputs, image, { objectKey: props.objectKey, bucket: props.bucket, validationSummary: props.validationSummary }),
+    inputs: inputs as unknown as Record<string, unknown>,
+  };
 }
 
 export async function update(id: string, olds: CustomImageState, news: CustomImageInputs): Promise<pulumi.dynamic.UpdateResult> {

@@ -168,7 +168,7 @@ describe("lifecycle", () => {
     });
     expect(elapsed).toBeLessThan(2000); // two 100 ms transfers, not one after the other behind a slow poll
     const image = await client().images.get(Number(id));
-    expect(image.tags.sort()).toEqual([marker, "web"].sort());
+    expect(image.tags.sort()).toEqual([state.marker as string, "web"].sort());
     expect(local.api.state.log!.filter((l) => l.startsWith(`POST /v2/images/${id}/actions`)).length).toBe(3);
     state = outs;
   });
@@ -198,11 +198,11 @@ describe("lifecycle", () => {
 test("a retried create adopts the image the first attempt started instead of importing a second", async () => {
   const file = await serveFile(SAMPLE);
   try {
-    const retryMarker = "do-image-res-retried";
-    const first = await client().images.createCustom({ name: "app", url: file.url, region: "nyc3", tags: [retryMarker] });
+    // The first attempt got as far as POST /v2/images with the marker check derives, then died.
+    const { inputs } = await host.check({}, news({ marker: "do-image-res-retried", regions: ["nyc3"] }));
+    const first = await client().images.createCustom({ name: "app", url: file.url, region: "nyc3", tags: [inputs.marker as string] });
     const posts = () => local.api.state.log!.filter((l) => l.startsWith("POST /v2/images ")).length;
     const before = posts();
-    const { inputs } = await host.check({}, news({ marker: retryMarker, regions: ["nyc3"] }));
     const r = await host.create(inputs);
     expect(r.id).toBe(String(first.id));
     expect(posts()).toBe(before);

@@ -98,7 +98,8 @@ export async function startProviderHost(env: NodeJS.ProcessEnv = process.env): P
     child.on("exit", (code) => reject(new Error(`provider host exited with ${code}: ${output}`)));
   });
   const client = new providerRpc.ResourceProviderClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
-  const struct = (p: Props) => Struct.fromJavaScript(p);
+  // Like the engine's marshalling: a Struct has no `undefined`, so such keys are dropped rather than rejected.
+  const struct = (p: Props) => Struct.fromJavaScript(JSON.parse(JSON.stringify(p)));
   return {
     logs,
     output: () => output,
