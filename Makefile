@@ -38,8 +38,8 @@ sample: fixtures ## refresh the committed sample images in examples/images from 
 	cp "$$(bash test/fixtures/build.sh 2>/dev/null)/good-zlib.qcow2" examples/images/debian-12-sample.qcow2
 	cp "$$(bash test/fixtures/build.sh 2>/dev/null)/good-gpt.raw.bz2" examples/images/debian-12-sample.raw.bz2
 
-demo: build ## inspect and validate the sample images, no account needed
-	@for f in examples/images/*; do node dist/provider/cli/main.js inspect "$$f"; echo; node dist/provider/cli/main.js validate "$$f"; echo; done
+demo: build ## the whole job on the sample image against a local DigitalOcean: validate, preview, up, destroy
+	node dist/test/demo.js
 
 bench: build ## benchmarks against reference tools, printed as ratios
 	node dist/bench/run.js

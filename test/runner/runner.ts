@@ -221,7 +221,7 @@ class Run {
 }
 
 async function withHost<T>(opts: RunnerOptions, body: (host: ProviderHost) => Promise<T>): Promise<T> {
-  const host = await startProviderHost(opts.env ?? process.env);
+  const host = await startProviderHost(opts.env ?? process.env, (m) => opts.log?.(`${HARNESS}     ${m}`));
   try {
     await host.configure(opts.config);
     return await body(host);

@@ -70,13 +70,14 @@ function initFailure(err: Error & { metadata?: { get(k: string): Buffer[] } }): 
   return out;
 }
 
-export async function startProviderHost(env: NodeJS.ProcessEnv = process.env): Promise<ProviderHost> {
+export async function startProviderHost(env: NodeJS.ProcessEnv = process.env, onLog?: (message: string) => void): Promise<ProviderHost> {
   linkSelf();
   const logs: string[] = [];
   const engine = new grpc.Server();
   engine.addService(engineRpc.EngineService, {
     log: (c: { request: { getMessage(): string } }, cb: (e: null, r: unknown) => void) => {
       logs.push(c.request.getMessage());
+      onLog?.(c.request.getMessage());
       cb(null, new Empty());
     },
     getRootResource: (_c: unknown, cb: (e: null, r: unknown) => void) => cb(null, new (require("@pulumi/pulumi/proto/engine_pb").GetRootResourceResponse)()), // eslint-disable-line @typescript-eslint/no-require-imports
