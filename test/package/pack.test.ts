@@ -5,7 +5,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 const ROOT = join(__dirname, "..", "..");
-const version = (pkg: string) => JSON.parse(execFileSync("node", ["-p", `JSON.stringify(require("${pkg}/package.json").version)`], { cwd: ROOT, encoding: "utf8" }));
+const version = (pkg: string) =>
+  JSON.parse(execFileSync("node", ["-p", `JSON.stringify(require("${pkg}/package.json").version)`], { cwd: ROOT, encoding: "utf8" }));
 
 test("a fresh Pulumi project installs the packed package and compiles a program against its types", () => {
   const out = mkdtempSync(join(tmpdir(), "do-image-pack-"));
@@ -17,10 +18,22 @@ test("a fresh Pulumi project installs the packed package and compiles a program 
     JSON.stringify({
       name: "user-stack",
       private: true,
-      dependencies: { "do-image": `file:${join(out, tgz)}`, "@pulumi/pulumi": version("@pulumi/pulumi"), "@pulumi/digitalocean": version("@pulumi/digitalocean"), typescript: version("typescript"), "@types/node": version("@types/node") },
+      dependencies: {
+        "do-image": `file:${join(out, tgz)}`,
+        "@pulumi/pulumi": version("@pulumi/pulumi"),
+        "@pulumi/digitalocean": version("@pulumi/digitalocean"),
+        typescript: version("typescript"),
+        "@types/node": version("@types/node"),
+      },
     }),
   );
-  writeFileSync(join(project, "tsconfig.json"), JSON.stringify({ compilerOptions: { strict: true, module: "commonjs", target: "ES2022", esModuleInterop: true, skipLibCheck: true, noEmit: true, types: ["node"] }, files: ["index.ts"] }));
+  writeFileSync(
+    join(project, "tsconfig.json"),
+    JSON.stringify({
+      compilerOptions: { strict: true, module: "commonjs", target: "ES2022", esModuleInterop: true, skipLibCheck: true, noEmit: true, types: ["node"] },
+      files: ["index.ts"],
+    }),
+  );
   writeFileSync(
     join(project, "index.ts"),
     [
@@ -38,6 +51,8 @@ test("a fresh Pulumi project installs the packed package and compiles a program 
   expect(tsc.stdout + tsc.stderr).toBe("");
   expect(tsc.status).toBe(0);
   // What the provider host loads by name, and the CLI, are in the package too.
-  expect(execFileSync("node", ["-e", 'console.log(typeof require("do-image/pulumi-engine").create)'], { cwd: project, encoding: "utf8" }).trim()).toBe("function");
+  expect(execFileSync("node", ["-e", 'console.log(typeof require("do-image/pulumi-engine").create)'], { cwd: project, encoding: "utf8" }).trim()).toBe(
+    "function",
+  );
   expect(execFileSync(join(project, "node_modules", ".bin", "do-image"), ["--help"], { cwd: project, encoding: "utf8" })).toMatch(/validate/);
 }, 300_000);
