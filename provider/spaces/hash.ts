@@ -1,5 +1,6 @@
 // SHA-256 of an image file, streamed once and cached per (device, inode, size, mtime) so an unchanged file is not read again.
 import { createHash } from "node:crypto";
+import { closeSync, mkdirSync, openSync, readFileSync, readSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { mkdir, open, readFile, rename, stat, writeFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
@@ -81,4 +82,37 @@ export async function sha256File(path: string, onProgress?: (p: Progress) => voi
   await writeFile(tmp, JSON.stringify(fresh));
   await rename(tmp, cacheFile);
   return { sha256, cached: false, size: total };
+}
+
+/** The same cached SHA-256, synchronously, for CDKTF constructs (which are built synchronously at synth). */
+export function sha256FileSync(path: string): string {
+  const st = statSync(path, { bigint: true });
+  const key = `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}`;
+  const cacheFile = hashCacheFile();
+  let cache: CacheEntries = {};
+  try {
+    cache = JSON.parse(readFileSync(cacheFile, "utf8")) as CacheEntries;
+  } catch {
+    cache = {};
+  }
+  if (cache[key]) return cache[key].sha256;
+  const h = createHash("sha256");
+  const buf = Buffer.allocUnsafe(CHUNK);
+  const fd = openSync(path, "r");
+  try {
+    for (let pos = 0; ;) {
+      const n = readSync(fd, buf, 0, CHUNK, pos);
+      if (n === 0) break;
+      h.update(buf.subarray(0, n));
+      pos += n;
+    }
+  } finally {
+    closeSync(fd);
+  }
+  const sha256 = h.digest("hex");
+  mkdirSync(dirname(cacheFile), { recursive: true });
+  const tmp = `${cacheFile}.${process.pid}.tmp`;
+  writeFileSync(tmp, JSON.stringify({ ...cache, [key]: { sha256, at: new Date().toISOString() } }));
+  renameSync(tmp, cacheFile);
+  return sha256;
 }

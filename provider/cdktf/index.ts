@@ -1,0 +1,148 @@
+// CDKTF constructs (entry "do-image/cdktf"): the same job for synth pipelines, validated at synth with do-image's validator.
+import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { basename, join, resolve } from "node:path";
+import { CustomImage as DoCustomImage } from "@cdktf/provider-digitalocean/lib/custom-image";
+import { Droplet } from "@cdktf/provider-digitalocean/lib/droplet";
+import { SpacesBucketObject } from "@cdktf/provider-digitalocean/lib/spaces-bucket-object";
+import { Annotations, Fn } from "cdktf";
+import { Construct } from "constructs";
+import type { ValidationReport } from "../image";
+import { objectKey, sha256FileSync } from "../spaces";
+
+export interface CustomImageConfig {
+  /** The local image file (raw, qcow2, VMDK, VDI or VHDX, optionally gzip or bzip2). */
+  readonly file: string;
+  /** Regions the image is made available in. Terraform's provider replaces the image when one is removed. */
+  readonly regions: string[];
+  /** The Spaces bucket the image is uploaded to. */
+  readonly bucket: string;
+  /** The bucket's region. @default the first of regions */
+  readonly spacesRegion?: string;
+  /** @default the construct id */
+  readonly name?: string;
+  readonly description?: string;
+  /** @default "Unknown" */
+  readonly distribution?: string;
+  readonly tags?: string[];
+  /** Object keys are <keyPrefix>/<sha256>/<file name>. @default "do-image" */
+  readonly keyPrefix?: string;
+  /** Check ids whose failures only warn; `enabled: false` skips validation. @default { enabled: true, skip: [] } */
+  readonly validation?: { readonly enabled?: boolean; readonly skip?: string[] };
+}
+
+/** The CLI this package ships, run in a child process: construct validations are synchronous, the validator is not. */
+function cliPath(): string {
+  const beside = join(__dirname, "..", "cli", "main.js");
+  return existsSync(beside) ? beside : join(require.resolve("do-image/package.json"), "..", "dist", "provider", "cli", "main.js");
+}
+
+export function validateForSynth(file: string, skip: string[] = []): ValidationReport {
+  const args = [cliPath(), "validate", "--json", file, ...(skip.length ? ["--skip", skip.join(",")] : [])];
+  const r = spawnSync(process.execPath, args, { encoding: "utf8", env: { ...process.env, NO_COLOR: "1" }, maxBuffer: 16 * 1024 * 1024 });
+  try {
+    return JSON.parse(r.stdout) as ValidationReport;
+  } catch {
+    throw new Error(`do-image validate could not run on ${file}: ${r.stderr || r.error?.message}`);
+  }
+}
+
+/**
+ * A custom image: the file uploaded to Spaces under a content-addressed key (a changed file is a new key and so a new
+ * image; an unchanged one is no diff), then imported. Terraform's DigitalOcean provider imports from a plain URL, so
+ * the object is public-read.
+ */
+export class CustomImage extends Construct {
+  readonly object: SpacesBucketObject;
+  readonly image: DoCustomImage;
+  readonly sha256: string;
+  readonly objectKey: string;
+  readonly regions: string[];
+
+  constructor(scope: Construct, id: string, config: CustomImageConfig) {
+    super(scope, id);
+    const file = resolve(config.file);
+    if (!existsSync(file)) throw new Error(`CustomImage ${id}: file ${config.file} does not exist`);
+    if (config.regions.length === 0) throw new Error(`CustomImage ${id}: regions must list at least one region`);
+    this.regions = [...new Set(config.regions)];
+    const spacesRegion = config.spacesRegion ?? this.regions[0];
+    this.sha256 = sha256FileSync(file);
+    this.objectKey = objectKey(this.sha256, basename(file), config.keyPrefix);
+    this.object = new SpacesBucketObject(this, "object", {
+      region: spacesRegion,
+      bucket: config.bucket,
+      key: this.objectKey,
+      source: file,
+      acl: "public-read",
+      // Terraform notices a content change through the etag even where the key would not change.
+      etag: Fn.filemd5(file),
+    });
+    this.image = new DoCustomImage(this, "image", {
+      name: config.name ?? id,
+      url: `https://${config.bucket}.${spacesRegion}.digitaloceanspaces.com/${this.objectKey}`,
+      regions: this.regions,
+      description: config.description,
+      distribution: config.distribution ?? "Unknown",
+      tags: config.tags,
+      dependsOn: [this.object],
+    });
+    if (config.validation?.enabled !== false) {
+      const skip = config.validation?.skip ?? [];
+      this.node.addValidation({
+        validate: () => {
+          const report = validateForSynth(file, skip);
+          for (const c of report.checks.filter((x) => x.status === "warn"))
+            Annotations.of(this).addWarning(`${c.id}: ${c.message}${c.fix ? ` (fix: ${c.fix})` : ""}`);
+          return report.checks.filter((x) => x.status === "fail").map((c) => `${config.file}: ${c.id}: ${c.message}. Fix: ${c.fix}`);
+        },
+      });
+    }
+  }
+}
+
+export interface ImageDropletConfig {
+  readonly image: CustomImage;
+  /** Must be one of the image's regions. */
+  readonly region: string;
+  readonly size: string;
+  /** Required: Droplets from custom images have no root password. */
+  readonly sshKeys: string[];
+  /** @default the construct id */
+  readonly name?: string;
+  readonly userData?: string;
+  readonly tags?: string[];
+  readonly vpcUuid?: string;
+  readonly monitoring?: boolean;
+  readonly backups?: boolean;
+}
+
+/** A Droplet from a CustomImage, after the image; no IPv6 (custom images get none). */
+export class ImageDroplet extends Construct {
+  readonly droplet: Droplet;
+
+  constructor(scope: Construct, id: string, config: ImageDropletConfig) {
+    super(scope, id);
+    this.droplet = new Droplet(this, "droplet", {
+      name: config.name ?? id,
+      image: config.image.image.id,
+      region: config.region,
+      size: config.size,
+      sshKeys: config.sshKeys,
+      userData: config.userData,
+      tags: config.tags,
+      vpcUuid: config.vpcUuid,
+      monitoring: config.monitoring,
+      backups: config.backups,
+      ipv6: false,
+      dependsOn: [config.image.image],
+    });
+    this.node.addValidation({
+      validate: () => [
+        ...(config.image.regions.includes(config.region)
+          ? []
+          : [`ImageDroplet ${id}: region "${config.region}" is not one of the image's regions (${config.image.regions.join(", ")})`]),
+        ...(config.sshKeys.length > 0 ? [] : [`ImageDroplet ${id}: sshKeys is empty; a Droplet from a custom image needs an SSH key`]),
+      ],
+    });
+  }
+}

@@ -1,0 +1,87 @@
+// The CDKTF constructs: what they synthesize, and `synth` failing on an image DigitalOcean would reject.
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { CustomImage as DoCustomImage } from "@cdktf/provider-digitalocean/lib/custom-image";
+import { Droplet } from "@cdktf/provider-digitalocean/lib/droplet";
+import { DigitaloceanProvider } from "@cdktf/provider-digitalocean/lib/provider";
+import { SpacesBucketObject } from "@cdktf/provider-digitalocean/lib/spaces-bucket-object";
+import { App, Testing, TerraformStack } from "cdktf";
+import { CustomImage, ImageDroplet } from "../../provider/cdktf";
+import { ImageStack } from "../../examples/cdktf/main";
+
+Testing.setupJest();
+declare global {
+  // eslint-disable-next-line @typescript-eslint/no-namespace
+  namespace jest {
+    interface Matchers<R> {
+      toHaveResourceWithProperties(resource: { tfResourceType: string }, properties: Record<string, unknown>): R;
+    }
+  }
+}
+const ROOT = join(__dirname, "..", "..");
+const SAMPLE = join(ROOT, "examples", "images", "debian-12-sample.qcow2");
+
+beforeAll(() => {
+  if (!existsSync(join(ROOT, "dist", "provider", "cli", "main.js"))) throw new Error("dist/ is missing: run 'make build' (make test does it first)");
+  process.env.DO_IMAGE_CACHE = mkdtempSync(join(tmpdir(), "cdktf-cache-"));
+});
+
+test("the example synthesizes a content-addressed upload, the import and a Droplet per region", () => {
+  const stack = new ImageStack(Testing.app(), "stack", SAMPLE);
+  const synthesized = Testing.synth(stack);
+  const image = stack.node.findChild("app-image") as CustomImage;
+  expect(synthesized).toHaveResourceWithProperties(SpacesBucketObject, {
+    bucket: "my-images",
+    region: "nyc3",
+    key: image.objectKey,
+    acl: "public-read",
+    etag: `\${filemd5("${SAMPLE}")}`,
+  });
+  expect(image.objectKey).toMatch(/^do-image\/[0-9a-f]{64}\/debian-12-sample\.qcow2$/);
+  expect(synthesized).toHaveResourceWithProperties(DoCustomImage, {
+    name: "app-image",
+    regions: ["nyc3", "sfo3"],
+    url: `https://my-images.nyc3.digitaloceanspaces.com/${image.objectKey}`,
+    distribution: "Debian",
+  });
+  expect(synthesized).toHaveResourceWithProperties(Droplet, { name: "app-1", region: "nyc3", ipv6: false });
+  // Each Droplet boots from the image's id and is created after it.
+  for (const d of Object.values(JSON.parse(synthesized).resource.digitalocean_droplet) as { image: string; depends_on: string[] }[]) {
+    expect(d.image).toMatch(/^\$\{digitalocean_custom_image\.app-image_[0-9A-F]+\.id\}$/);
+    expect(d.depends_on).toEqual([expect.stringMatching(/^digitalocean_custom_image\.app-image_/)]);
+  }
+  expect(synthesized).toHaveResourceWithProperties(Droplet, { name: "app-2", region: "sfo3" });
+  expect(synthesized.split(ROOT).join("<root>")).toMatchSnapshot();
+});
+
+test("synth fails listing the image's failing checks; warnings become annotations", () => {
+  const blank = join(mkdtempSync(join(tmpdir(), "cdktf-")), "blank.raw");
+  writeFileSync(blank, Buffer.alloc(4 << 20));
+  const app = Testing.app();
+  const stack = new TerraformStack(app, "bad");
+  new DigitaloceanProvider(stack, "do", {});
+  new CustomImage(stack, "img", { file: blank, regions: ["nyc3"], bucket: "b" });
+  expect(() => Testing.fullSynth(stack)).toThrow(/partition-table: no partition table.*Fix: pass a bootable disk image/s);
+  const skipped = new TerraformStack(Testing.app(), "skipped");
+  new DigitaloceanProvider(skipped, "do", {});
+  new CustomImage(skipped, "img", { file: blank, regions: ["nyc3"], bucket: "b", validation: { skip: ["partition-table", "filesystem"] } });
+  expect(Testing.fullSynth(skipped)).toBeTruthy();
+});
+
+test("a Droplet outside the image's regions fails synth", () => {
+  const stack = new TerraformStack(Testing.app(), "region");
+  new DigitaloceanProvider(stack, "do", {});
+  const image = new CustomImage(stack, "img", { file: SAMPLE, regions: ["nyc3"], bucket: "b", validation: { enabled: false } });
+  new ImageDroplet(stack, "web", { image, region: "ams3", size: "s-1vcpu-1gb", sshKeys: ["k"] });
+  expect(() => Testing.fullSynth(stack)).toThrow(/region "ams3" is not one of the image's regions \(nyc3\)/);
+});
+
+test("app.synth() writes the Terraform JSON offline, as `cdktf synth` does", () => {
+  const outdir = mkdtempSync(join(tmpdir(), "cdktf-out-"));
+  const app = new App({ outdir });
+  new ImageStack(app, "do-image-example", SAMPLE);
+  app.synth();
+  const tf = JSON.parse(readFileSync(join(outdir, "stacks", "do-image-example", "cdk.tf.json"), "utf8"));
+  expect(Object.keys(tf.resource).sort()).toEqual(["digitalocean_custom_image", "digitalocean_droplet", "digitalocean_spaces_bucket_object"]);
+});
