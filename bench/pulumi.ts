@@ -14,13 +14,7 @@ export async function benchPulumi(): Promise<Result[]> {
   const base = inputs.get("app")!;
   const host = await startProviderHost();
   try {
-    await host.configure({
-      "digitalocean:token": local.api.token,
-      "digitalocean:apiEndpoint": local.api.url,
-      "digitalocean:spacesAccessId": local.s3.accessKeyId,
-      "digitalocean:spacesSecretKey": local.s3.secretAccessKey,
-      "digitalocean:spacesEndpoint": local.s3.url,
-    });
+    await host.configure(local.stackConfig);
     const checked = await host.check({}, { ...base, file: SAMPLE });
     const created = await host.create(checked.inputs);
     const more = await host.check(created.properties, { ...base, file: SAMPLE, regions: ["nyc3", "sfo3", "ams3", "lon1", "fra1"] });

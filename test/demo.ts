@@ -26,11 +26,7 @@ async function main(): Promise<void> {
     stateFile: join(mkdtempSync(join(tmpdir(), "do-image-demo-")), "state.json"),
     env: { ...process.env, DO_IMAGE_CACHE: mkdtempSync(join(tmpdir(), "do-image-demo-cache-")), AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" },
     config: {
-      "digitalocean:token": local.api.token,
-      "digitalocean:apiEndpoint": local.api.url,
-      "digitalocean:spacesAccessId": local.s3.accessKeyId,
-      "digitalocean:spacesSecretKey": local.s3.secretAccessKey,
-      "digitalocean:spacesEndpoint": local.s3.url,
+      ...local.stackConfig,
       "do-image-example:bucket": "do-image-demo",
       "do-image-example:sshKeys": JSON.stringify(["3b:16:bf:e4:8b:00:8b:b8:59:8c:a9:d3:f0:19:45:fa"]),
       "do-image-example:regions": JSON.stringify(["nyc3", "sfo3"]),

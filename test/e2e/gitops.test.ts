@@ -30,11 +30,7 @@ beforeAll(async () => {
     stateFile: join(mkdtempSync(join(tmpdir(), "gitops-")), "state.json"),
     env: { ...process.env, DO_IMAGE_CACHE: mkdtempSync(join(tmpdir(), "gitops-cache-")), AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" },
     config: {
-      "digitalocean:token": local.api.token,
-      "digitalocean:apiEndpoint": local.api.url,
-      "digitalocean:spacesAccessId": local.s3.accessKeyId,
-      "digitalocean:spacesSecretKey": local.s3.secretAccessKey,
-      "digitalocean:spacesEndpoint": local.s3.url,
+      ...local.stackConfig,
       "do-image-example:bucket": "images",
       "do-image-example:sshKeys": JSON.stringify(["aa:bb:cc"]),
       "do-image-example:regions": JSON.stringify(["nyc3", "sfo3"]),

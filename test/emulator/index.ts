@@ -10,6 +10,8 @@ export interface LocalDigitalOcean {
   s3: S3Server;
   /** The environment a client needs, as DIGITALOCEAN_* and SPACES_* variables. */
   env: Record<string, string>;
+  /** The same settings as Pulumi stack config (digitalocean:token, digitalocean:apiEndpoint, …). */
+  stackConfig: Record<string, string>;
   close(): Promise<void>;
 }
 
@@ -23,10 +25,18 @@ export async function startLocalDigitalOcean(options: { api?: EmulatorOptions; s
     SPACES_ACCESS_KEY_ID: s3.accessKeyId,
     SPACES_SECRET_ACCESS_KEY: s3.secretAccessKey,
   };
+  const stackConfig = {
+    "digitalocean:token": api.token,
+    "digitalocean:apiEndpoint": api.url,
+    "digitalocean:spacesAccessId": s3.accessKeyId,
+    "digitalocean:spacesSecretKey": s3.secretAccessKey,
+    "digitalocean:spacesEndpoint": s3.url,
+  };
   return {
     api,
     s3,
     env,
+    stackConfig,
     async close() {
       await api.close();
       await s3.close();

@@ -25,11 +25,7 @@ beforeAll(async () => {
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(DIGITALOCEAN|SPACES)_/.test(k)));
   host = await startProviderHost({ ...env, DO_IMAGE_CACHE: cacheDir });
   await host.configure({
-    "digitalocean:token": local.api.token,
-    "digitalocean:apiEndpoint": local.api.url,
-    "digitalocean:spacesAccessId": local.s3.accessKeyId,
-    "digitalocean:spacesSecretKey": local.s3.secretAccessKey,
-    "digitalocean:spacesEndpoint": local.s3.url,
+    ...local.stackConfig,
     "do-image-test:unrelated": "x",
   });
 });
