@@ -25,6 +25,20 @@ export interface Faults {
   dropRate?: Record<string, number>;
   /** The next N requests get 429 with retry-after. */
   burst429?: number;
+  /** Seeds the fault dice, so a test sees the same faults on every run (default: Math.random). */
+  seed?: number;
+}
+
+/** mulberry32: a small seeded PRNG, enough to make fault injection repeatable. */
+function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
 }
 
 export interface EmulatorOptions {
@@ -137,10 +151,10 @@ function pattern(path: string): string {
   return path.replace(/\/\d+(?=\/|$)/g, "/:id").replace(/^\/v2\/tags\/[^/]+/, "/v2/tags/:tag");
 }
 
-function chance(map: Record<string, number> | undefined, key: string): boolean {
+function chance(map: Record<string, number> | undefined, key: string, random: () => number): boolean {
   if (!map) return false;
   const p = map[key] ?? map["*"] ?? 0;
-  return Math.random() < p;
+  return p > 0 && random() < p;
 }
 
 export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
@@ -149,6 +163,11 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const limits = options.limits ?? { perMinute: 250, perHour: 5000 };
   const regions = options.regions ?? DEFAULT_REGIONS;
   const faults: Faults = { ...options.faults };
+  let dice: { seed: number | undefined; next: () => number } = { seed: undefined, next: Math.random };
+  const random = () => {
+    if (faults.seed !== dice.seed) dice = { seed: faults.seed, next: faults.seed === undefined ? Math.random : seeded(faults.seed) };
+    return dice.next();
+  };
   let state: EmulatorState = { nextId: 100000001, images: [], actions: [], droplets: [], tags: [], log: [] };
   if (options.stateFile) {
     try {
@@ -573,11 +592,11 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     }
     if (minute >= limits.perMinute || sent.length >= limits.perHour) return fail(429, "too_many_requests", "API Rate limit exceeded.");
     sent.push(t);
-    if (chance(faults.dropRate, key)) {
+    if (chance(faults.dropRate, key, random)) {
       req.socket.destroy();
       return;
     }
-    if (chance(faults.errorRate, key)) return fail(500, "server_error", "Server was unable to give you a response.");
+    if (chance(faults.errorRate, key, random)) return fail(500, "server_error", "Server was unable to give you a response.");
     try {
       const r = await route(req, base);
       send(r.status, r.json);

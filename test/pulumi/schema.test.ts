@@ -2,6 +2,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import Ajv2020 from "ajv/dist/2020";
+import addFormats from "ajv-formats";
 import * as ts from "typescript";
 import { describeWithShared, PULUMI_METASCHEMA } from "../support/shared";
 
@@ -28,6 +29,7 @@ function members(file: string, name: string): string[] {
 describeWithShared("schema.json", PULUMI_METASCHEMA, () => {
   test("is a valid Pulumi package schema", () => {
     const ajv = new Ajv2020({ strict: false, allErrors: true });
+    addFormats(ajv);
     const validate = ajv.compile(JSON.parse(readFileSync(PULUMI_METASCHEMA, "utf8")));
     expect(validate(schema) ? [] : validate.errors).toEqual([]);
   });
