@@ -2,25 +2,20 @@
 import type * as pulumi from "@pulumi/pulumi";
 import type { Image } from "../digitalocean";
 import type { ValidationReport } from "../image";
-import type { PublishEvent, SpacesTarget } from "../digitalocean/publish";
+import type { PublishEvent, PublishOptions, SpacesTarget } from "../digitalocean/publish";
 
-/** Inputs after check: what the user gave, normalised, plus the content hash and the adoption marker. */
-export interface CustomImageInputs {
+/** Inputs after check: what the user gave (the core's publish options), normalised, plus the content hash and marker. */
+export interface CustomImageInputs extends Pick<
+  PublishOptions,
+  "file" | "url" | "name" | "regions" | "importRegion" | "distribution" | "description" | "timeouts"
+> {
   resourceName: string;
-  file?: string;
-  url?: string;
-  name: string;
-  regions: string[];
-  importRegion?: string;
-  distribution?: string;
-  description?: string;
   tags: string[];
   spaces?: Omit<SpacesTarget, "accessKeyId" | "secretAccessKey" | "endpoint">;
   validation?: { skip?: string[] };
-  timeouts?: { import?: number; transfer?: number };
   /** SHA-256 of the file, computed by check: a changed file means a new image. */
   sha256?: string;
-  /** Tag identifying this resource's image, so a retried create adopts the image it already started. */
+  /** Tag identifying this resource's image and content, so a retried create adopts the image it already started. */
   marker: string;
 }
 
