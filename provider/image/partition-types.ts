@@ -29,16 +29,6 @@ export const GPT_TYPES: Readonly<Record<string, string>> = {
   "48465300-0000-11AA-AA11-00306543ECAC": "Apple HFS+",
 };
 
-/** GPT types whose partitions may hold a Linux root filesystem. */
-export const GPT_LINUX_DATA = new Set([
-  "0FC63DAF-8483-4772-8E79-3D69D8477DE4",
-  "4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709",
-  "44479540-F297-41B2-9AF7-D131D5F0458A",
-  "B921B045-1DF0-41C3-AF44-4C6F280D3FAE",
-  "69DAD710-2CE4-4E3C-B16C-21A1D49ABED3",
-  "EBD0A0A2-B9E5-4433-87C0-68B6B72699C7", // older tools marked Linux partitions as basic data
-]);
-
 export const MBR_TYPES: Readonly<Record<number, string>> = {
   0x01: "FAT12",
   0x04: "FAT16 <32M",

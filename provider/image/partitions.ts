@@ -50,8 +50,9 @@ function truncated(file: string, what: string, end: number, size: number): Image
 async function readGpt(disk: ByteSource, file: string): Promise<PartitionTable | null> {
   for (const ss of SECTOR_SIZES) {
     if (disk.size < ss * 3) continue;
-    const primary = GptHeader.parse(await disk.read(ss, ss), 1, file, ss);
-    const sig = (await disk.read(ss, 8)).toString("latin1");
+    const lba1 = await disk.read(ss, ss);
+    const primary = GptHeader.parse(lba1, 1, file, ss);
+    const sig = lba1.toString("latin1", 0, 8);
     if (!primary && sig !== "EFI PART") continue;
     const notes: string[] = [];
     let header = primary;

@@ -6,7 +6,6 @@ import { ImageError } from "./errors";
 import type { HostSource } from "./source";
 
 export const VHDX_SIGNATURE = "vhdxfile";
-const KiB64 = 64 * 1024;
 const HEADER_OFFSETS = [64 * 1024, 128 * 1024];
 const REGION_TABLE_OFFSETS = [192 * 1024, 256 * 1024];
 const HEADER_SIZE = 4096;
@@ -211,5 +210,3 @@ export class VhdxDisk implements VirtualDisk {
     return this.host.close();
   }
 }
-
-export const VHDX_MIN_SIZE = REGION_TABLE_OFFSETS[1] + KiB64;

@@ -1,7 +1,7 @@
 // SHA-256 of an image file, streamed once and cached per (device, inode, size, mtime) so an unchanged file is not read again.
 import { createHash } from "node:crypto";
-import { closeSync, mkdirSync, openSync, readFileSync, readSync, renameSync, statSync, writeFileSync } from "node:fs";
-import { mkdir, open, readFile, rename, stat, writeFile } from "node:fs/promises";
+import { closeSync, mkdirSync, openSync, readFileSync, readSync, renameSync, statSync, writeFileSync, type BigIntStats } from "node:fs";
+import { open, stat } from "node:fs/promises";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 
@@ -21,12 +21,30 @@ type CacheEntries = Record<string, { sha256: string; at: string }>;
 
 const CHUNK = 8 * 1024 * 1024;
 
-async function readCache(file: string): Promise<CacheEntries> {
+/** What identifies an unchanged file: device, inode, size and modification time. */
+const identity = (st: BigIntStats) => `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}`;
+
+function cachedHash(key: string): string | undefined {
   try {
-    return JSON.parse(await readFile(file, "utf8")) as CacheEntries;
+    return (JSON.parse(readFileSync(hashCacheFile(), "utf8")) as CacheEntries)[key]?.sha256;
   } catch {
-    return {};
+    return undefined;
   }
+}
+
+/** Rewritten whole through a rename, so concurrent runs never see a half-written cache. */
+function rememberHash(key: string, sha256: string): void {
+  const file = hashCacheFile();
+  let cache: CacheEntries = {};
+  try {
+    cache = JSON.parse(readFileSync(file, "utf8")) as CacheEntries;
+  } catch {
+    cache = {};
+  }
+  mkdirSync(dirname(file), { recursive: true });
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, JSON.stringify({ ...cache, [key]: { sha256, at: new Date().toISOString() } }));
+  renameSync(tmp, file);
 }
 
 export function progressReporter(phase: Progress["phase"], total: number, onProgress?: (p: Progress) => void) {
@@ -45,10 +63,9 @@ export function progressReporter(phase: Progress["phase"], total: number, onProg
 /** The file's SHA-256 in hex, from the cache when the file is unchanged since it was last hashed. */
 export async function sha256File(path: string, onProgress?: (p: Progress) => void): Promise<{ sha256: string; cached: boolean; size: number }> {
   const st = await stat(path, { bigint: true });
-  const key = `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}`;
-  const cacheFile = hashCacheFile();
-  const cache = await readCache(cacheFile);
-  if (cache[key]) return { sha256: cache[key].sha256, cached: true, size: Number(st.size) };
+  const key = identity(st);
+  const hit = cachedHash(key);
+  if (hit) return { sha256: hit, cached: true, size: Number(st.size) };
   const h = createHash("sha256");
   const total = Number(st.size);
   const report = progressReporter("hash", total, onProgress);
@@ -75,27 +92,16 @@ export async function sha256File(path: string, onProgress?: (p: Progress) => voi
   const after = await stat(path, { bigint: true });
   if (after.mtimeNs !== st.mtimeNs || after.size !== st.size)
     throw new Error(`${path} changed while it was being hashed; let whatever writes it finish, then run again`);
-  // Rewritten whole through a rename, so concurrent runs never see a half-written cache.
-  const fresh = { ...(await readCache(cacheFile)), [key]: { sha256, at: new Date().toISOString() } };
-  await mkdir(dirname(cacheFile), { recursive: true });
-  const tmp = `${cacheFile}.${process.pid}.tmp`;
-  await writeFile(tmp, JSON.stringify(fresh));
-  await rename(tmp, cacheFile);
+  rememberHash(key, sha256);
   return { sha256, cached: false, size: total };
 }
 
 /** The same cached SHA-256, synchronously, for CDKTF constructs (which are built synchronously at synth). */
 export function sha256FileSync(path: string): string {
   const st = statSync(path, { bigint: true });
-  const key = `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}`;
-  const cacheFile = hashCacheFile();
-  let cache: CacheEntries = {};
-  try {
-    cache = JSON.parse(readFileSync(cacheFile, "utf8")) as CacheEntries;
-  } catch {
-    cache = {};
-  }
-  if (cache[key]) return cache[key].sha256;
+  const key = identity(st);
+  const hit = cachedHash(key);
+  if (hit) return hit;
   const h = createHash("sha256");
   const buf = Buffer.allocUnsafe(CHUNK);
   const fd = openSync(path, "r");
@@ -110,9 +116,6 @@ export function sha256FileSync(path: string): string {
     closeSync(fd);
   }
   const sha256 = h.digest("hex");
-  mkdirSync(dirname(cacheFile), { recursive: true });
-  const tmp = `${cacheFile}.${process.pid}.tmp`;
-  writeFileSync(tmp, JSON.stringify({ ...cache, [key]: { sha256, at: new Date().toISOString() } }));
-  renameSync(tmp, cacheFile);
+  rememberHash(key, sha256);
   return sha256;
 }

@@ -3,14 +3,11 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { packageRoot } from "../support/root";
 import type { RunnerOptions, RunResult } from "./runner";
 
-const MAIN = join(__dirname, "..", "..", "dist", "test", "runner", "main.js").replace(`${join("dist", "dist")}`, "dist");
-
-export function runnerMain(): string {
-  // From test/runner (ts-jest) or dist/test/runner (compiled): the compiled entry point either way.
-  return __dirname.includes(`${join("dist", "test")}`) ? join(__dirname, "main.js") : MAIN;
-}
+/** The compiled entry point, whether this module runs from the sources (ts-jest) or from dist/. */
+const MAIN = join(packageRoot(), "dist", "test", "runner", "main.js");
 
 export function runStack(
   command: "preview" | "up" | "refresh" | "destroy",
@@ -20,7 +17,7 @@ export function runStack(
   const file = join(mkdtempSync(join(tmpdir(), "runner-")), "options.json");
   writeFileSync(file, JSON.stringify(opts));
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [runnerMain(), command, file], { env: opts.env ?? process.env });
+    const child = spawn(process.execPath, [MAIN, command, file], { env: opts.env ?? process.env });
     let out = "";
     let err = "";
     child.stdout.on("data", (d) => (out += d));

@@ -11,10 +11,6 @@ export interface Fixtures {
 
 let cached: Fixtures | undefined;
 
-export function hasTool(tool: string): boolean {
-  return spawnSync("sh", ["-c", `command -v ${tool}`]).status === 0;
-}
-
 export function fixtures(): Fixtures {
   if (cached) return cached;
   const script = join(__dirname, "..", "fixtures", "build.sh");

@@ -1,8 +1,9 @@
 // Drives a dynamic provider as the Pulumi engine does: the SDK serializes it, the real provider host shipped in
 // @pulumi/pulumi runs it in a child process, and Configure/Check/Diff/Create/Read/Update/Delete go over gRPC.
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, lstatSync, readFileSync, symlinkSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { existsSync, lstatSync, symlinkSync } from "node:fs";
+import { join } from "node:path";
+import { packageRoot } from "./root";
 /* eslint-disable @typescript-eslint/no-require-imports */
 const grpc = require("@grpc/grpc-js");
 const providerRpc = require("@pulumi/pulumi/proto/provider_grpc_pb");
@@ -12,15 +13,7 @@ const { Struct } = require("google-protobuf/google/protobuf/struct_pb");
 const { Empty } = require("google-protobuf/google/protobuf/empty_pb");
 /* eslint-enable @typescript-eslint/no-require-imports */
 
-/** The package root, from the TypeScript sources (test/support) or the compiled ones (dist/test/support). */
-const ROOT = (() => {
-  let d = __dirname;
-  while (!(existsSync(join(d, "package.json")) && JSON.parse(readFileSync(join(d, "package.json"), "utf8")).name === "do-image")) {
-    if (dirname(d) === d) throw new Error(`no do-image package.json above ${__dirname}`);
-    d = dirname(d);
-  }
-  return d;
-})();
+const ROOT = packageRoot();
 
 /** The provider host resolves "do-image/…" from node_modules, as in a user's program: link the package to itself. */
 export function linkSelf(): void {
