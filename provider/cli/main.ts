@@ -91,6 +91,35 @@ export function buildProgram(): Command {
     });
 
   program
+    .command("boot")
+    .description("boot the image locally in QEMU as DigitalOcean starts a Droplet, and log in over SSH")
+    .argument("<file>", "disk image: raw, qcow2, VMDK, VDI or VHDX, optionally gzip- or bzip2-compressed")
+    .option("--json", "print the JSON report")
+    .option("--timeout <seconds>", "seconds before an unfinished boot fails (default 600 under TCG, 240 under KVM)", (v) => Number(v))
+    .option("--keep-console <file>", "write the whole serial console to this file")
+    .option("--accel <kvm|tcg|auto>", "accelerator: auto tries KVM and falls back to TCG", "auto")
+    .option("--memory <MiB>", "guest memory", (v) => Number(v), 1024)
+    .action(async (file: string, o: { json?: boolean; timeout?: number; keepConsole?: string; accel: "auto" | "kvm" | "tcg"; memory: number }) => {
+      const { bootImage } = await import("../image/boot");
+      const { renderBoot } = await import("./boot");
+      try {
+        const report = await bootImage(file, {
+          timeoutSeconds: o.timeout,
+          keepConsole: o.keepConsole,
+          accel: o.accel,
+          memoryMiB: o.memory,
+          onProgress: (m) => process.stderr.write(`${c.dim("boot")} ${m}\n`),
+        });
+        process.stdout.write(`${o.json ? JSON.stringify(report, null, 2) : renderBoot(report)}\n`);
+        process.exitCode = report.verdict === "works" ? EXIT.ok : EXIT.failed;
+      } catch (err) {
+        if (o.json) process.stdout.write(`${JSON.stringify(errorJson(file, err), null, 2)}\n`);
+        printError(err);
+        process.exitCode = EXIT.unreadable;
+      }
+    });
+
+  program
     .command("push")
     .description("validate, upload to Spaces, import as a custom image, wait, and copy it to more regions")
     .argument("<file>", "disk image to publish")

@@ -16,6 +16,8 @@ export interface OpenedImage {
   fileSize: number;
   compression: Compression;
   disk: VirtualDisk;
+  /** The file the container is read from: the image itself, or the scratch file a compressed image was spooled into. */
+  host: FileSource;
   close(): Promise<void>;
 }
 
@@ -47,7 +49,7 @@ export async function openContainer(host: HostSource, label: string): Promise<Vi
 
 export async function openImage(path: string, options: OpenOptions = {}): Promise<OpenedImage> {
   const file = await FileSource.open(path);
-  let host = file;
+  let host: FileSource = file;
   let compression: Compression = "none";
   try {
     const s = await sniff(file, path);
@@ -59,7 +61,7 @@ export async function openImage(path: string, options: OpenOptions = {}): Promis
       host = await spool(path, s.compression, options);
     }
     const disk = await openContainer(host, host.name);
-    return { file: path, fileSize: file.size, compression, disk, close: () => disk.close() };
+    return { file: path, fileSize: file.size, compression, disk, host, close: () => disk.close() };
   } catch (err) {
     await host.close().catch(() => undefined);
     if (host !== file) await file.close().catch(() => undefined);

@@ -37,6 +37,11 @@ export class FileSource implements HostSource {
     readonly allocated: number,
   ) {}
 
+  /** The open file descriptor, so that a child process (QEMU) can read the same file through /proc. */
+  get fd(): number {
+    return this.handle.fd;
+  }
+
   static async open(path: string): Promise<FileSource> {
     let handle: FileHandle;
     try {

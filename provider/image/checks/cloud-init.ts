@@ -1,6 +1,7 @@
 // Check `cloud-init`: a supported init agent (cloud-init >= 0.7.7 or an alternative) is installed and not disabled.
 import type { Ext4 } from "../ext4";
 import { lines, type Guest } from "./guest";
+import { maskedUnits } from "./systemd";
 import { result, type CheckResult, type Evidence } from "./types";
 
 export const MIN_CLOUD_INIT = [0, 7, 7];
@@ -100,16 +101,6 @@ async function findAlternative(fs: Ext4): Promise<AgentFound | null> {
     if (/ignition/.test(e.name)) return { agent: "ignition", evidence: { path: `/usr/lib/dracut/modules.d/${e.name}` } };
   }
   return null;
-}
-
-/** Units in /etc/systemd/system that are symlinks to /dev/null, i.e. masked. */
-export async function maskedUnits(fs: Ext4, units: string[]): Promise<Evidence[]> {
-  const out: Evidence[] = [];
-  for (const u of units) {
-    const path = `/etc/systemd/system/${u}`;
-    if ((await fs.readlink(path)) === "/dev/null") out.push({ path, text: `${u} -> /dev/null` });
-  }
-  return out;
 }
 
 export async function checkCloudInit(guest: Guest): Promise<{ check: CheckResult; agent: AgentFound | null }> {

@@ -34,3 +34,43 @@ export async function sniffFilesystem(src: ByteSource): Promise<FsType> {
   if (head.every((b) => b === 0)) return "empty";
   return "unknown";
 }
+
+export interface VolumeIds {
+  uuid?: string;
+  label?: string;
+}
+
+const hex = (b: Buffer) => b.toString("hex");
+const guid = (b: Buffer) => {
+  const h = hex(b);
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
+};
+const cstr = (b: Buffer) => b.toString("utf8").replace(/\0.*$/s, "").trim();
+
+/** The UUID and label blkid would report for a filesystem other than ext (whose superblock reader has its own). */
+export async function volumeIds(src: ByteSource, type: FsType): Promise<VolumeIds> {
+  const head = await readUpTo(src, 0, 0x10200);
+  switch (type) {
+    case "xfs":
+      return { uuid: guid(head.subarray(32, 48)), label: cstr(head.subarray(108, 120)) };
+    case "btrfs":
+      return { uuid: guid(head.subarray(0x10020, 0x10030)), label: cstr(head.subarray(0x1012b, 0x1022b)) };
+    case "swap":
+      return { uuid: guid(head.subarray(1036, 1052)), label: cstr(head.subarray(1052, 1068)) };
+    case "vfat": {
+      // FAT32 keeps the serial at 0x43 and the label at 0x47; FAT12/16 at 0x27 and 0x2b. blkid prints the serial as XXXX-XXXX.
+      const fat32 = head.toString("latin1", 82, 87) === "FAT32";
+      const serial = head
+        .readUInt32LE(fat32 ? 0x43 : 0x27)
+        .toString(16)
+        .toUpperCase()
+        .padStart(8, "0");
+      const label = head.toString("latin1", fat32 ? 0x47 : 0x2b, (fat32 ? 0x47 : 0x2b) + 11).trim();
+      return { uuid: `${serial.slice(0, 4)}-${serial.slice(4)}`, label: label === "NO NAME" ? undefined : label };
+    }
+    case "iso9660":
+      return { label: head.toString("latin1", 0x8028, 0x8048).trim() };
+    default:
+      return {};
+  }
+}

@@ -2,15 +2,21 @@
 import type { VirtualDisk } from "../disk";
 import { Ext4 } from "../ext4";
 import { ImageError } from "../errors";
-import type { PartitionTable } from "../partitions";
-import { SliceSource } from "../source";
-import { sniffFilesystem, type FsType } from "./fstype";
+import type { Partition, PartitionTable } from "../partitions";
+import { SliceSource, type ByteSource } from "../source";
+import { sniffFilesystem, volumeIds, type FsType } from "./fstype";
 
 export interface GuestPartition {
   /** Partition number, or 0 for a disk without a partition table. */
   number: number;
   fsType: FsType;
   typeName: string;
+  /** The filesystem's UUID and label, as blkid reports them (fstab's UUID= and LABEL=). */
+  uuid?: string;
+  label?: string;
+  /** GPT unique partition GUID and name (fstab's PARTUUID= and PARTLABEL=). */
+  partUuid?: string;
+  partLabel?: string;
   /** Set for ext filesystems that opened cleanly. */
   ext?: Ext4;
   /** Why an ext filesystem could not be opened. */
@@ -37,15 +43,20 @@ export async function findGuest(disk: VirtualDisk, table: PartitionTable): Promi
     table.partitions.length > 0
       ? table.partitions
           .filter((p) => p.type !== "05" && p.type !== "0f" && p.type !== "85" && p.size > 0)
-          .map((p) => ({ p, src: new SliceSource(disk, p.start, p.size, `partition ${p.number} of ${disk.name}`) }))
-      : [{ p: { number: 0, typeName: "whole disk", type: "", start: 0, size: disk.size }, src: disk }];
+          .map((p) => ({
+            p: p as Pick<Partition, "number" | "typeName" | "uuid" | "name">,
+            src: new SliceSource(disk, p.start, p.size, `partition ${p.number} of ${disk.name}`),
+          }))
+      : [{ p: { number: 0, typeName: "whole disk" } as Pick<Partition, "number" | "typeName" | "uuid" | "name">, src: disk as ByteSource }];
   const partitions: GuestPartition[] = [];
   for (const { p, src } of slices) {
     const fsType = await sniffFilesystem(src);
-    const gp: GuestPartition = { number: p.number, fsType, typeName: p.typeName };
+    const gp: GuestPartition = { number: p.number, fsType, typeName: p.typeName, partUuid: p.uuid, partLabel: p.name, ...(await volumeIds(src, fsType)) };
     if (fsType === "ext") {
       try {
         gp.ext = await Ext4.open(src, `partition ${p.number}`);
+        gp.uuid = gp.ext.info.uuid;
+        gp.label = gp.ext.info.label;
       } catch (err) {
         if (!(err instanceof ImageError)) throw err;
         gp.error = err;

@@ -1,26 +1,12 @@
 // Check `sshd`: the SSH daemon is installed and started at boot by the guest's init system (systemd decides where it is the init).
 import type { Ext4 } from "../ext4";
-import { maskedUnits } from "./cloud-init";
+import { detectInit, maskedUnits } from "./systemd";
 import type { Guest } from "./guest";
 import { result, type CheckResult, type Evidence } from "./types";
 
 const SSHD_PATHS = ["/usr/sbin/sshd", "/usr/bin/sshd", "/usr/local/sbin/sshd"];
 const SSH_UNITS = ["ssh.service", "sshd.service", "ssh.socket", "sshd.socket"];
 const UNIT_DIRS = ["/etc/systemd/system", "/usr/lib/systemd/system", "/lib/systemd/system"];
-
-type Init = { kind: "systemd" | "openrc" | "sysvinit" | "unknown"; evidence: Evidence };
-
-async function detectInit(fs: Ext4): Promise<Init> {
-  const initLink = (await fs.readlink("/sbin/init")) ?? (await fs.readlink("/usr/sbin/init"));
-  if (initLink && /systemd/.test(initLink)) return { kind: "systemd", evidence: { path: "/sbin/init", text: `-> ${initLink}` } };
-  for (const p of ["/usr/lib/systemd/systemd", "/lib/systemd/systemd"]) if ((await fs.type(p)) === "file") return { kind: "systemd", evidence: { path: p } };
-  if (initLink && /openrc/.test(initLink)) return { kind: "openrc", evidence: { path: "/sbin/init", text: `-> ${initLink}` } };
-  for (const p of ["/sbin/openrc", "/usr/sbin/openrc", "/etc/runlevels"]) if (await fs.exists(p)) return { kind: "openrc", evidence: { path: p } };
-  if ((await fs.type("/etc/inittab")) === "file") return { kind: "sysvinit", evidence: { path: "/etc/inittab" } };
-  if ((await fs.type("/etc/systemd/system")) === "dir")
-    return { kind: "systemd", evidence: { path: "/etc/systemd/system", text: "systemd configuration present (no init binary in the image)" } };
-  return { kind: "unknown", evidence: { text: "no systemd, OpenRC or sysvinit found" } };
-}
 
 /** Links that pull an SSH unit into a boot target: <dir>/<target>.wants/<unit> in /etc or vendor-enabled under /usr/lib. */
 async function systemdEnablement(fs: Ext4): Promise<Evidence[]> {

@@ -1,6 +1,19 @@
 // The validation report: a stable contract users script against (`do-image validate --json`).
 
-export const CHECK_IDS = ["format", "compression", "size", "partition-table", "filesystem", "cloud-init", "cloud-init-datasources", "sshd"] as const;
+export const CHECK_IDS = [
+  "format",
+  "compression",
+  "size",
+  "partition-table",
+  "filesystem",
+  "cloud-init",
+  "cloud-init-datasources",
+  "sshd",
+  "boot-loader",
+  "kernel",
+  "fstab",
+  "network",
+] as const;
 export type CheckId = (typeof CHECK_IDS)[number];
 export type CheckStatus = "pass" | "fail" | "warn" | "unknown";
 

@@ -5,7 +5,14 @@ import { partitionFindings } from "../inspect";
 import { judgeVirtualSize } from "../limits";
 import { openImage, type OpenedImage, type OpenOptions } from "../open";
 import { readPartitionTable, type PartitionTable } from "../partitions";
+import { checkBootLoader } from "./boot-loader";
+import { readBootConfig } from "./bootconfig";
 import { checkCloudInit } from "./cloud-init";
+import { readCloudConfig } from "./cloud-config";
+import { checkFstab } from "./fstab";
+import { checkKernel } from "./kernel";
+import { checkNetwork } from "./network";
+import { detectInit } from "./systemd";
 import { checkDatasources } from "./datasources";
 import { checkFilesystem } from "./filesystem";
 import { findGuest } from "./guest";
@@ -113,10 +120,17 @@ export async function validateImage(path: string, options: ValidateOptions = {})
     );
     const guest = await findGuest(disk, table);
     set(await checkFilesystem(guest));
+    const cfg = guest.root ? await readCloudConfig(guest.root.ext) : undefined;
+    const boot = await readBootConfig(guest);
+    const init = guest.root ? (await detectInit(guest.root.ext)).kind : "unknown";
     const { check, agent } = await checkCloudInit(guest);
     set(check);
-    set(await checkDatasources(guest, agent));
+    set(await checkDatasources(guest, agent, cfg, boot, init));
     set(await checkSshd(guest));
+    set(await checkBootLoader(disk, table, guest, boot));
+    set(await checkKernel(guest, boot));
+    set(await checkFstab(guest, table));
+    set(await checkNetwork(guest, agent, check.status === "pass", cfg, boot?.entry?.cmdline ?? ""));
     return finish(path, checks, skip);
   } catch (err) {
     // A structure inside the disk that cannot be read (a truncated cluster, a damaged extent tree) ends the guest checks.

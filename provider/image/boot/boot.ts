@@ -1,0 +1,498 @@
+// `bootImage`: starts an image in QEMU as DigitalOcean starts a Droplet, watches each stage, and logs in over SSH.
+import { spawn, type ChildProcess } from "node:child_process";
+import { randomInt, randomUUID } from "node:crypto";
+import { createWriteStream, type WriteStream } from "node:fs";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { createServer as createNetServer, type AddressInfo, type Server, type Socket } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Client } from "ssh2";
+import { readCloudConfig, defaultUser } from "../checks/cloud-config";
+import { findGuest } from "../checks/guest";
+import { ImageError } from "../errors";
+import { openImage, type OpenedImage } from "../open";
+import { readPartitionTable } from "../partitions";
+import { configDrive, RELAY_SCRIPT, startMetadataService, type DropletIdentity, type MetadataService } from "./metadata";
+import { chooseAccelerator, findQemu, GUEST, qemuArgs, serconPort, type Accelerator } from "./qemu";
+import { exec, freshKey, login, readBanner, type KeyPair, type Remote } from "./ssh";
+import { classify, cleanLine, datasourceFrom, STAGES, type Stage, type StageReport } from "./stages";
+
+export interface BootOptions {
+  /** Seconds before an unfinished boot counts as failed at the stage it is in. @default 600 under TCG, 240 under KVM */
+  timeoutSeconds?: number;
+  /** Also write the whole serial console to this file. */
+  keepConsole?: string;
+  /** @default "auto": KVM when a probe guest runs under it, else TCG */
+  accel?: "auto" | Accelerator;
+  /** @default 1024 */
+  memoryMiB?: number;
+  /** @default 1 */
+  cpus?: number;
+  /** Directory for the config drive, sockets and QEMU's snapshot overlay. @default TMPDIR */
+  scratchDir?: string;
+  /** Progress lines, one per stage event, while the boot runs. */
+  onProgress?: (message: string) => void;
+}
+
+export type BootVerdict = "works" | "fails";
+
+export interface BootReport {
+  file: string;
+  verdict: BootVerdict;
+  /** The first stage that failed, when the verdict is "fails". */
+  failedStage?: Stage;
+  accelerator: Accelerator;
+  acceleratorNote?: string;
+  seconds: number;
+  stages: StageReport[];
+  /** The user logged in as (cloud-init's default user, else root). */
+  user: string;
+  /** The hostname the config drive gave, and what the guest reports. */
+  hostname: { given: string; reported?: string };
+  /** The datasource cloud-init used, from its status or its final console message. */
+  datasource?: string;
+  /** Output of the commands run over SSH after the login. */
+  remote: Remote[];
+  /** Paths the guest fetched from the metadata service. */
+  metadataRequests: string[];
+  /** The last console lines, for context. */
+  consoleTail: string[];
+}
+
+const TAIL = 40;
+/** How long sshd may take to answer after the guest says the boot is over (a login prompt, multi-user, cloud-init done). */
+const SETTLE_SECONDS = { tcg: 120, kvm: 45 };
+
+interface StageState {
+  status: "pass" | "fail" | "seen" | "pending";
+  at?: number;
+  messages: string[];
+  evidence: string[];
+}
+
+/** The path QEMU (another process) can open to read the disk: the file itself, or our decompressed scratch file. */
+function qemuPath(image: OpenedImage): string {
+  const host = image.host;
+  if (image.compression === "none") return image.file;
+  if (process.platform !== "linux") {
+    throw new ImageError(`${image.file} is ${image.compression}-compressed, and booting a compressed image needs Linux's /proc`, {
+      file: image.file,
+      fix: `decompress it first (${image.compression === "gzip" ? "gunzip -k" : "bunzip2 -k"} ${image.file}) and boot the result`,
+      code: "boot-compressed",
+    });
+  }
+  return `/proc/${process.pid}/fd/${host.fd}`;
+}
+
+async function guestUser(image: OpenedImage): Promise<string> {
+  try {
+    const table = await readPartitionTable(image.disk, image.disk.name);
+    const guest = await findGuest(image.disk, table);
+    if (!guest.root) return "root";
+    return defaultUser(await readCloudConfig(guest.root.ext));
+  } catch (err) {
+    if (err instanceof ImageError) return "root";
+    throw err;
+  }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createNetServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const port = (s.address() as AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export async function bootImage(path: string, options: BootOptions = {}): Promise<BootReport> {
+  const progress = options.onProgress ?? (() => undefined);
+  const qemu = await findQemu();
+  const image = await openImage(path, { scratchDir: options.scratchDir });
+  const dir = await mkdtemp(join(options.scratchDir ?? tmpdir(), "do-image-boot-"));
+  let child: ChildProcess | undefined;
+  let serialServer: Server | undefined;
+  let metadata: MetadataService | undefined;
+  let consoleFile: WriteStream | undefined;
+  let ssh: Client | undefined;
+  const killChild = () => child?.kill("SIGKILL");
+  process.once("exit", killChild);
+  try {
+    const diskPath = qemuPath(image);
+    const user = await guestUser(image);
+    const choice = await chooseAccelerator(qemu, dir, options.accel ?? "auto");
+    const accel = choice.accel;
+    progress(`accelerator: ${accel}${choice.note ? ` (${choice.note})` : ""}`);
+    const timeout = (options.timeoutSeconds ?? (accel === "kvm" ? 240 : 600)) * 1000;
+
+    const key: KeyPair = freshKey("do-image-boot");
+    const mac = `52:54:00:${[0, 0, 0].map(() => randomInt(256).toString(16).padStart(2, "0")).join(":")}`;
+    const id: DropletIdentity = {
+      uuid: randomUUID(),
+      dropletId: randomInt(100_000_000, 999_999_999),
+      hostname: `do-image-boot-${randomInt(1000, 9999)}`,
+      region: "nyc3",
+      publicKeys: [key.publicKey],
+      mac,
+      userData: "#cloud-config\n{}\n",
+    };
+    metadata = await startMetadataService(id);
+    const files = {
+      configDrive: join(dir, "config-2.iso"),
+      relay: join(dir, "metadata-relay.js"),
+      serial: join(dir, "serial.sock"),
+      firmwareLog: join(dir, "firmware.log"),
+      sercon: join(dir, "sercon-port"),
+    };
+    await writeFile(files.configDrive, configDrive(id));
+    await writeFile(files.relay, RELAY_SCRIPT);
+    await writeFile(files.sercon, serconPort());
+    if (options.keepConsole) consoleFile = createWriteStream(options.keepConsole);
+
+    const started = Date.now();
+    const elapsed = () => Math.round((Date.now() - started) / 100) / 10;
+    const states = new Map<Stage, StageState>(STAGES.map((s) => [s, { status: "pending", messages: [], evidence: [] }]));
+    const tail: string[] = [];
+    let fatal: { stage: Stage; message: string } | undefined;
+    let endOfBoot: number | undefined; // when the guest said the boot is over (login prompt or multi-user)
+    let cloudInitDone = false;
+    let wake: () => void = () => undefined;
+
+    const note = (stage: Stage, status: "pass" | "fail" | "seen", message: string, line?: string) => {
+      const st = states.get(stage)!;
+      if (line !== undefined && st.evidence.length < 12) st.evidence.push(line);
+      if (!st.messages.includes(message)) {
+        st.messages.push(message);
+        progress(`${elapsed().toFixed(1).padStart(6)} s  ${stage}: ${message}`);
+      }
+      if (status === "fail" || (status === "pass" && st.status !== "fail") || (status === "seen" && st.status === "pending")) {
+        st.status = status;
+        st.at ??= elapsed();
+      }
+    };
+
+    const onLine = (raw: string) => {
+      const line = cleanLine(raw);
+      if (!line.trim()) return;
+      tail.push(line);
+      if (tail.length > TAIL) tail.shift();
+      const s = classify(line);
+      if (!s) return;
+      note(s.stage, s.status, s.message, line);
+      if (s.fatal) fatal ??= { stage: s.stage, message: s.message };
+      if (s.stage === "cloud-init" && /finished with/.test(s.message)) cloudInitDone = true;
+      if (s.stage === "init" && s.status === "pass") endOfBoot ??= Date.now();
+      wake();
+    };
+
+    // The serial console arrives on a Unix socket QEMU connects to; lines are split here.
+    serialServer = createNetServer((sock: Socket) => {
+      let buf = "";
+      sock.on("data", (d: Buffer) => {
+        consoleFile?.write(d);
+        buf += d.toString("latin1");
+        const parts = buf.split("\n");
+        buf = parts.pop()!;
+        // GRUB and getty leave prompts without a newline; hand over a long-pending partial line too.
+        for (const p of parts) onLine(p);
+        if (/(login: ?|grub> ?|grub rescue> ?)$/.test(buf)) {
+          onLine(buf);
+          buf = "";
+        }
+      });
+    });
+    await new Promise<void>((resolve, reject) => {
+      serialServer!.once("error", reject);
+      serialServer!.listen(files.serial, () => resolve());
+    });
+
+    const sshPort = await freePort();
+    const args = qemuArgs({
+      accel,
+      image: diskPath,
+      format: image.disk.format,
+      configDrive: files.configDrive,
+      mac,
+      sshPort,
+      metadataCommand: `${process.execPath} ${files.relay} ${metadata.port}`,
+      serialSocket: files.serial,
+      firmwareLog: files.firmwareLog,
+      serconFile: files.sercon,
+      memoryMiB: options.memoryMiB ?? 1024,
+      cpus: options.cpus ?? 1,
+      serial: `do-image-${id.dropletId}`,
+    });
+    let exited: { code: number | null; stderr: string } | undefined;
+    let stderr = "";
+    child = spawn(qemu, args, {
+      stdio: ["ignore", "ignore", "pipe"],
+      env: { ...process.env, TMPDIR: dir },
+    });
+    child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
+    child.on("exit", (code) => {
+      exited = { code, stderr };
+      wake();
+    });
+    progress(`qemu: ${image.disk.format} disk ${path}, config drive config-2, ssh on 127.0.0.1:${sshPort}, metadata service for ${GUEST.metadata}`);
+
+    const remote: Remote[] = [];
+    let loginRejected: string | undefined;
+    let bannerSeen = false;
+    let deadlineHit = false;
+
+    // Waits for the next console line or process exit, or `ms` at most, whichever comes first.
+    const nextEvent = (ms: number) =>
+      new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, ms);
+        wake = () => {
+          clearTimeout(t);
+          resolve();
+        };
+      });
+
+    // The guest said its boot is over; past this, a missing banner or key will not come any more.
+    const settled = () => endOfBoot !== undefined && Date.now() - endOfBoot > (cloudInitDone ? 30 : SETTLE_SECONDS[accel]) * 1000;
+    const deadline = started + timeout;
+    while (!fatal && !exited) {
+      if (Date.now() > deadline) {
+        deadlineHit = true;
+        break;
+      }
+      // Try sshd whenever the kernel is up: the banner is the only proof it answers at the Droplet's address.
+      const kernelUp = states.get("kernel")!.status !== "pending" || states.get("init")!.status !== "pending";
+      if (kernelUp || Date.now() - started > 60_000) {
+        const banner = await readBanner(sshPort, 3000);
+        if (banner) {
+          if (!bannerSeen) {
+            note("network", "pass", `the guest answered at ${GUEST.address} (DHCP) through the forwarded port`);
+            note("sshd", "pass", `sshd answered: ${banner}`, banner);
+            bannerSeen = true;
+          }
+          const r = await login(sshPort, user, key, 30_000);
+          if (r.ok) {
+            ssh = r.client;
+            note("login", "pass", `logged in as ${user} with the key from the config drive`);
+            break;
+          }
+          loginRejected = r.reason;
+          // Keys are installed by cloud-init before sshd starts, but give it until cloud-init reports it is done.
+          if (r.authRejected && (cloudInitDone || settled())) {
+            note("login", "fail", `the key from the config drive was refused for ${user}: ${r.reason}`);
+            break;
+          }
+        } else if (settled()) {
+          break; // the guest finished booting long ago and nothing answers on port 22
+        }
+      }
+      await nextEvent(kernelUp ? 3000 : 10_000);
+    }
+
+    if (ssh) {
+      const run = async (command: string, ms = 60_000) => {
+        const r = await exec(ssh!, command, ms);
+        remote.push(r);
+        return r;
+      };
+      const host = await run("hostname");
+      await run("cloud-init status --long --wait", 300_000);
+      await run("systemctl is-system-running --wait", 120_000);
+      const result = await run("cat /run/cloud-init/result.json");
+      await run("cat /proc/cmdline");
+      const v1 = parseResult(result.stdout);
+      if (v1) {
+        const ds = /^(DataSource\w+)/.exec(v1.datasource)?.[1] ?? v1.datasource;
+        const good = /ConfigDrive|DigitalOcean/.test(ds);
+        note(
+          "cloud-init",
+          good ? "pass" : "seen",
+          `cloud-init used ${v1.datasource}`,
+          `/run/cloud-init/result.json: ${JSON.stringify({ datasource: v1.datasource })}`,
+        );
+        for (const e of v1.errors.slice(0, 3)) note("cloud-init", "seen", `cloud-init reported an error: ${e.split("\n")[0]}`);
+      }
+      if (host.stdout === id.hostname) note("cloud-init", "pass", `hostname ${host.stdout} came from the config drive`);
+    }
+
+    const report = finish({
+      file: path,
+      accel,
+      note: choice.note,
+      seconds: elapsed(),
+      states,
+      fatal,
+      deadlineHit,
+      timeoutSeconds: timeout / 1000,
+      exited,
+      bannerSeen,
+      loginRejected,
+      user,
+      id,
+      remote,
+      metadata: metadata.requests,
+      tail,
+      loggedIn: ssh !== undefined,
+    });
+    progress(`verdict: ${report.verdict}${report.failedStage ? ` (failed at ${report.failedStage})` : ""} after ${report.seconds} s`);
+    return report;
+  } finally {
+    process.removeListener("exit", killChild);
+    ssh?.end();
+    if (child && child.exitCode === null && child.signalCode === null) {
+      const c = child;
+      await new Promise<void>((resolve) => {
+        c.once("exit", () => resolve());
+        c.kill("SIGKILL");
+      });
+    }
+    serialServer?.close();
+    await metadata?.close();
+    await new Promise<void>((resolve) => (consoleFile ? consoleFile.end(() => resolve()) : resolve()));
+    await rm(dir, { recursive: true, force: true });
+    await image.close();
+  }
+}
+
+interface Outcome {
+  file: string;
+  accel: Accelerator;
+  note?: string;
+  seconds: number;
+  states: Map<Stage, StageState>;
+  fatal?: { stage: Stage; message: string };
+  deadlineHit: boolean;
+  timeoutSeconds: number;
+  exited?: { code: number | null; stderr: string };
+  bannerSeen: boolean;
+  loginRejected?: string;
+  user: string;
+  id: DropletIdentity;
+  remote: Remote[];
+  metadata: string[];
+  tail: string[];
+  loggedIn: boolean;
+}
+
+/** Settles every stage: what was seen, what a later stage implies, the first failure and what was never reached. */
+function finish(o: Outcome): BootReport {
+  const st = (s: Stage) => o.states.get(s)!;
+  const datasource = o.states
+    .get("cloud-init")!
+    .messages.map((m) => /cloud-init used (DataSource\w+)/.exec(m)?.[1] ?? datasourceFrom(m))
+    .filter(Boolean)
+    .pop();
+
+  if (!o.loggedIn && !o.fatal) {
+    // No login and nothing fatal on the console: name the stage the evidence points at.
+    if (o.exited && o.exited.code !== 0) {
+      throw new ImageError(`QEMU stopped before the guest finished booting: ${o.exited.stderr.trim().split("\n").pop() ?? `exit ${o.exited.code}`}`, {
+        file: o.file,
+        fix: "check that the file is a disk image QEMU can open (qemu-img info FILE)",
+        code: "qemu-failed",
+      });
+    }
+    const ci = st("cloud-init");
+    if (o.loginRejected && o.bannerSeen) {
+      if (datasource && !/ConfigDrive|DigitalOcean/.test(datasource)) {
+        ci.status = "fail";
+        ci.messages.push(`cloud-init used ${datasource}, not ConfigDrive or DigitalOcean, so the Droplet's SSH keys were not installed`);
+      } else if (ci.status === "pending") {
+        ci.status = "fail";
+        ci.messages.push("cloud-init printed nothing on the console and the Droplet's key was not installed");
+      }
+    } else if (!o.bannerSeen) {
+      const sshd = st("sshd");
+      const net = st("network");
+      if (st("init").status === "pending" && st("kernel").status === "pending" && st("boot-loader").status === "pending") {
+        const fw = st("firmware");
+        const stage: Stage = fw.status === "pending" ? "firmware" : "boot-loader";
+        st(stage).status = "fail";
+        st(stage).messages.push(
+          o.deadlineHit
+            ? `nothing after the ${stage === "firmware" ? "firmware" : "firmware's hand-over"} appeared on the serial console within ${o.timeoutSeconds} s`
+            : "the guest stopped before the kernel started",
+        );
+      } else if (sshd.status === "seen" && sshd.messages.some((m) => /started sshd/.test(m))) {
+        net.status = "fail";
+        net.messages.push(
+          `sshd started in the guest but nothing answered at ${GUEST.address}:22: the guest did not take the address DHCP offers on its first NIC`,
+        );
+      } else if (st("init").status === "pass" || o.deadlineHit) {
+        const stage: Stage = st("init").status === "pass" ? "sshd" : (firstPending(o.states) ?? "sshd");
+        st(stage).status = "fail";
+        st(stage).messages.push(
+          stage === "sshd"
+            ? 'the boot finished but sshd never answered on port 22 (no "Started ssh.service" on the console)'
+            : `not reached within ${o.timeoutSeconds} s`,
+        );
+      }
+    }
+    if (o.loginRejected && !st("login").messages.length) {
+      st("login").status = "fail";
+      st("login").messages.push(`login as ${o.user} failed: ${o.loginRejected}`);
+    }
+  }
+
+  // Stages are in boot order: a later stage that passed implies the earlier ones did.
+  let failedStage: Stage | undefined;
+  const stages: StageReport[] = [];
+  let reachedLater = false;
+  for (let i = STAGES.length - 1; i >= 0; i--) {
+    const s = st(STAGES[i]);
+    if (s.status === "pass") reachedLater = true;
+    else if (reachedLater && s.status !== "fail") s.status = "pass";
+  }
+  for (const stage of STAGES) {
+    const s = st(stage);
+    let status: StageReport["status"];
+    let message: string;
+    if (failedStage) {
+      status = "unknown";
+      message = `not reached: ${failedStage} failed`;
+    } else if (s.status === "fail") {
+      status = "fail";
+      failedStage = stage;
+      message = s.messages.filter((m) => !/^systemd started/.test(m)).pop() ?? s.messages.pop() ?? "failed";
+    } else if (s.status === "pass") {
+      status = "pass";
+      message = s.messages.join("; ") || "implied: a later stage was reached (nothing on the serial console for this one)";
+    } else {
+      status = o.loggedIn ? "pass" : "unknown";
+      message = s.messages.join("; ") || (o.loggedIn ? "implied by the login" : "nothing seen");
+    }
+    stages.push({ stage, status, at: s.at, message, evidence: s.evidence });
+  }
+  if (o.fatal && !failedStage) failedStage = o.fatal.stage;
+  const reported = o.remote.find((r) => r.command === "hostname")?.stdout;
+  return {
+    file: o.file,
+    verdict: o.loggedIn ? "works" : "fails",
+    failedStage: o.loggedIn ? undefined : (failedStage ?? firstPending(o.states) ?? "login"),
+    accelerator: o.accel,
+    acceleratorNote: o.note,
+    seconds: o.seconds,
+    stages,
+    user: o.user,
+    hostname: { given: o.id.hostname, reported },
+    datasource,
+    remote: o.remote,
+    metadataRequests: o.metadata,
+    consoleTail: o.tail,
+  };
+}
+
+/** cloud-init's /run/cloud-init/result.json: { v1: { datasource, errors } }. */
+function parseResult(text: string): { datasource: string; errors: string[] } | undefined {
+  try {
+    const v1 = (JSON.parse(text) as { v1?: { datasource?: unknown; errors?: unknown } }).v1;
+    if (!v1 || typeof v1.datasource !== "string") return undefined;
+    return { datasource: v1.datasource, errors: Array.isArray(v1.errors) ? v1.errors.map(String) : [] };
+  } catch {
+    return undefined;
+  }
+}
+
+function firstPending(states: Map<Stage, StageState>): Stage | undefined {
+  return STAGES.find((s) => states.get(s)!.status === "pending");
+}

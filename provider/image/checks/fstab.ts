@@ -1,0 +1,160 @@
+// Check `fstab`: every filesystem /etc/fstab mounts at boot names a device the Droplet has; else systemd stops in emergency mode.
+import type { PartitionTable } from "../partitions";
+import { lines, type Guest, type GuestPartition } from "./guest";
+import { result, type CheckResult, type Evidence } from "./types";
+
+/** Filesystem types with no device behind them. */
+const VIRTUAL = new Set([
+  "proc",
+  "sysfs",
+  "tmpfs",
+  "devpts",
+  "devtmpfs",
+  "cgroup",
+  "cgroup2",
+  "securityfs",
+  "debugfs",
+  "hugetlbfs",
+  "mqueue",
+  "pstore",
+  "efivarfs",
+  "bpf",
+  "tracefs",
+  "configfs",
+  "fusectl",
+  "binfmt_misc",
+  "nfs",
+  "nfs4",
+  "cifs",
+  "smb3",
+  "9p",
+  "virtiofs",
+  "fuse",
+  "none",
+  "overlay",
+  "autofs",
+  "ramfs",
+]);
+
+interface Entry {
+  line: number;
+  text: string;
+  spec: string;
+  file: string;
+  type: string;
+  options: string[];
+}
+
+function parseFstab(text: string): Entry[] {
+  const out: Entry[] = [];
+  for (const l of lines(text)) {
+    const t = l.text.replace(/#.*/, "").trim();
+    if (!t) continue;
+    const [spec, file, type = "auto", opts = "defaults"] = t.split(/\s+/);
+    if (!file) continue;
+    out.push({ line: l.line, text: l.text.trim(), spec, file, type, options: opts.split(",") });
+  }
+  return out;
+}
+
+const unescape = (s: string) => s.replace(/\\040/g, " ").replace(/^"(.*)"$/, "$1");
+
+/** The partition an fstab device spec names on a Droplet, whose disk is the first virtio disk, /dev/vda. */
+function resolve(spec: string, guest: Guest, table: PartitionTable): GuestPartition | "virtual" | "unsupported" | undefined {
+  const eq = /^(UUID|LABEL|PARTUUID|PARTLABEL)=(.*)$/.exec(spec);
+  const byLink = /^\/dev\/disk\/by-(uuid|label|partuuid|partlabel)\/(.*)$/.exec(spec);
+  const key = (eq?.[1] ?? byLink?.[1])?.toUpperCase();
+  const value = unescape(eq?.[2] ?? byLink?.[2] ?? "");
+  const ps = guest.partitions;
+  const same = (a?: string) => a !== undefined && a.toLowerCase() === value.toLowerCase();
+  switch (key) {
+    case "UUID":
+      return ps.find((p) => same(p.uuid));
+    case "LABEL":
+      return ps.find((p) => p.label === value);
+    case "PARTUUID": {
+      if (table.scheme === "mbr" && table.diskId) {
+        // MBR PARTUUIDs are the disk signature and the partition number: 1234abcd-01.
+        const sig = table.diskId.replace(/^0x/, "").toLowerCase();
+        const m = new RegExp(`^${sig}-(\\d{2})$`).exec(value.toLowerCase());
+        return m ? ps.find((p) => p.number === Number(m[1])) : undefined;
+      }
+      return ps.find((p) => same(p.partUuid));
+    }
+    case "PARTLABEL":
+      return ps.find((p) => p.partLabel === value);
+  }
+  const dev = /^\/dev\/(?:vd[a-z]|xvd[a-z]|sd[a-z]|hd[a-z])(\d+)?$/.exec(spec);
+  if (dev) {
+    if (!spec.startsWith("/dev/vda")) return undefined; // a Droplet's boot disk is /dev/vda; sdX, xvdX and vdb+ do not exist
+    return dev[1] ? ps.find((p) => p.number === Number(dev[1])) : undefined;
+  }
+  if (/^\/dev\/(mapper|md|nvme|dm-|loop)|^\/dev\/[^/]+\/[^/]+$/.test(spec)) return "unsupported";
+  if (!spec.startsWith("/") && !key) return "virtual";
+  return undefined;
+}
+
+export async function checkFstab(guest: Guest, table: PartitionTable): Promise<CheckResult> {
+  const id = "fstab";
+  if (!guest.root) return result(id, "unknown", "the root filesystem could not be read, so /etc/fstab was not checked");
+  const part = guest.root.number;
+  const text = await guest.root.ext.readFile("/etc/fstab");
+  if (!text)
+    return result(id, "pass", "no /etc/fstab: the root is mounted from the kernel command line and nothing else at boot", [
+      { partition: part, path: "/etc/fstab", text: "absent" },
+    ]);
+  const entries = parseFstab(text.toString("utf8"));
+  const evidence: Evidence[] = [];
+  const problems: { e: Entry; why: string }[] = [];
+  const notes: Evidence[] = [];
+  let mismatch: Evidence | undefined;
+  for (const e of entries) {
+    const at: Evidence = { partition: part, path: "/etc/fstab", line: e.line, text: e.text };
+    if (VIRTUAL.has(e.type) || e.spec === "none") continue;
+    const optional = e.options.includes("noauto") || e.options.includes("nofail");
+    const target = resolve(e.spec, guest, table);
+    if (target === "virtual") continue;
+    if (target === "unsupported") {
+      notes.push({ ...at, text: `${e.text} (${e.spec} is not a partition this tool can follow; not checked)` });
+      continue;
+    }
+    if (!target) {
+      if (optional)
+        notes.push({ ...at, text: `${e.text} (no such device on a Droplet, but ${e.options.includes("nofail") ? "nofail" : "noauto"} lets the boot go on)` });
+      else if (e.type === "swap") notes.push({ ...at, text: `${e.text} (no such swap device on a Droplet; swap failing does not stop the boot)` });
+      else problems.push({ e, why: `${e.spec} is not a device a Droplet from this image has` });
+      continue;
+    }
+    if (e.file === "/" && target !== guest.root) {
+      mismatch = { ...at, text: `${e.text} (partition ${target.number}, but the root filesystem holding /etc/os-release is partition ${guest.root.number})` };
+      continue;
+    }
+    evidence.push({ ...at, text: `${e.text} (partition ${target.number})` });
+  }
+  if (problems.length > 0) {
+    const p = problems[0];
+    return result(
+      id,
+      "fail",
+      `/etc/fstab line ${p.e.line} mounts ${p.e.file} from ${p.e.spec}: ${p.why}; systemd would wait for it and stop the Droplet in emergency mode, before sshd starts`,
+      [...problems.map((x) => ({ partition: part, path: "/etc/fstab", line: x.e.line, text: x.e.text })), ...evidence, ...notes],
+      `remove that line from /etc/fstab in the image, or add nofail to its options (${p.e.spec} ${p.e.file} ${p.e.type} ${[...p.e.options, "nofail"].join(",")} …), or name the device by its UUID`,
+    );
+  }
+  if (mismatch) {
+    return result(
+      id,
+      "warn",
+      `/etc/fstab line ${mismatch.line} mounts / from another partition than the root filesystem; the kernel mounts the root from its command line, but remounts and tools that read fstab will disagree`,
+      [mismatch, ...evidence, ...notes],
+      "make the / entry in /etc/fstab name the root filesystem, by UUID (blkid prints it)",
+    );
+  }
+  const root = entries.find((e) => e.file === "/");
+  return result(
+    id,
+    "pass",
+    `${root ? `/ is mounted from ${root.spec}` : "no entry for /"}${entries.length > 1 ? `; ${evidence.length - (root ? 1 : 0)} other device mount${evidence.length - (root ? 1 : 0) === 1 ? "" : "s"} found` : ""}${notes.length ? `; ${notes.length} optional or unchecked` : ""}`,
+    [...evidence, ...notes],
+  );
+}

@@ -1,0 +1,163 @@
+// Check `kernel`: the kernel the boot loader starts is there with its initramfs, and they can reach a Droplet's disk and NIC.
+import type { Ext4 } from "../ext4";
+import { listInitramfs } from "../initramfs";
+import { bootFile, type BootConfig } from "./bootconfig";
+import type { Guest, GuestPartition } from "./guest";
+import { lines } from "./guest";
+import { result, type CheckResult, type Evidence } from "./types";
+
+/** Largest initramfs read; Debian's and Fedora's are 30–80 MiB. */
+const MAX_INITRAMFS_FILE = 512 * 1024 * 1024;
+
+/** Drivers a Droplet needs: its disk and NIC are virtio over PCI; the root filesystem is ext4 (which also mounts ext3). */
+const DISK_DRIVERS = ["virtio_pci", "virtio_blk", "ext4"];
+const LATE_DRIVERS = ["virtio_net"];
+
+interface KernelFiles {
+  version: string;
+  kernel: { partition: GuestPartition & { ext: Ext4 }; path: string };
+  initrd?: { partition: GuestPartition & { ext: Ext4 }; path: string };
+  evidence: Evidence[];
+}
+
+async function newestKernel(root: GuestPartition & { ext: Ext4 }): Promise<string | undefined> {
+  const names = ((await root.ext.readdir("/boot")) ?? []).map((e) => e.name).filter((n) => /^vmlinuz-/.test(n));
+  return names.sort((a, b) => a.localeCompare(b, undefined, { numeric: true })).pop();
+}
+
+async function locate(guest: Guest, cfg: BootConfig | undefined): Promise<KernelFiles | string> {
+  const root = guest.root!;
+  if (cfg?.entry?.kernel) {
+    const k = await bootFile(guest, cfg, cfg.entry.kernel);
+    if (k) {
+      const initrd = cfg.entry.initrd[0] ? await bootFile(guest, cfg, cfg.entry.initrd[0]) : undefined;
+      const version = /vmlinu[xz]-(.+)$/.exec(k.path)?.[1] ?? "";
+      return { version, kernel: k, initrd, evidence: [{ partition: cfg.partition.number, ...cfg.entry.evidence }] };
+    }
+  }
+  const name = await newestKernel(root);
+  if (!name) return "no Linux kernel in /boot (no vmlinuz-*)";
+  const version = name.slice("vmlinuz-".length);
+  let initrd: KernelFiles["initrd"];
+  for (const p of [`/boot/initrd.img-${version}`, `/boot/initramfs-${version}.img`])
+    if ((await root.ext.type(p)) === "file") initrd = { partition: root, path: p };
+  return { version, kernel: { partition: root, path: `/boot/${name}` }, initrd, evidence: [{ partition: root.number, path: `/boot/${name}` }] };
+}
+
+/** Module names (virtio_blk) built into the kernel, from modules.builtin, or from /boot/config-VERSION. */
+async function builtins(fs: Ext4, version: string): Promise<{ builtin: Set<string>; modules: Set<string>; source?: string }> {
+  const builtin = new Set<string>();
+  const modules = new Set<string>();
+  const name = (path: string) =>
+    path
+      .split("/")
+      .pop()!
+      .replace(/\.ko(\.\w+)?$/, "")
+      .replace(/-/g, "_");
+  for (const base of ["/usr/lib/modules", "/lib/modules"]) {
+    const b = await fs.readFile(`${base}/${version}/modules.builtin`);
+    const dep = await fs.readFile(`${base}/${version}/modules.dep`, 64 * 1024 * 1024);
+    if (!b && !dep) continue;
+    for (const l of (b?.toString("utf8") ?? "").split("\n")) if (l.trim()) builtin.add(name(l.trim()));
+    for (const l of (dep?.toString("utf8") ?? "").split("\n")) if (l.includes(":")) modules.add(name(l.slice(0, l.indexOf(":"))));
+    return { builtin, modules, source: `${base}/${version}/modules.builtin` };
+  }
+  const config = await fs.readFile(`/boot/config-${version}`);
+  if (config) {
+    const opts: Record<string, string> = {
+      CONFIG_VIRTIO_PCI: "virtio_pci",
+      CONFIG_VIRTIO_BLK: "virtio_blk",
+      CONFIG_EXT4_FS: "ext4",
+      CONFIG_VIRTIO_NET: "virtio_net",
+    };
+    for (const l of lines(config.toString("utf8"))) {
+      const m = /^(CONFIG_\w+)=([ym])/.exec(l.text);
+      if (m && opts[m[1]]) (m[2] === "y" ? builtin : modules).add(opts[m[1]]);
+    }
+    return { builtin, modules, source: `/boot/config-${version}` };
+  }
+  return { builtin, modules };
+}
+
+export async function checkKernel(guest: Guest, cfg: BootConfig | undefined): Promise<CheckResult> {
+  const id = "kernel";
+  if (!guest.root) return result(id, "unknown", "the root filesystem could not be read, so the kernel was not checked");
+  const found = await locate(guest, cfg);
+  const install =
+    "install a kernel with its initramfs in the image (apt-get install linux-image-cloud-amd64, dnf install kernel) and regenerate the boot loader config";
+  if (typeof found === "string") return result(id, "fail", found, [{ partition: guest.root.number, path: "/boot" }], install);
+  const evidence: Evidence[] = [
+    ...found.evidence,
+    { partition: found.kernel.partition.number, path: found.kernel.path, text: `Linux ${found.version || "(version unknown)"}` },
+  ];
+  const mods = await builtins(guest.root.ext, found.version);
+  if (mods.source) evidence.push({ partition: guest.root.number, path: mods.source });
+  const needEarly = DISK_DRIVERS.filter((d) => !mods.builtin.has(d));
+  if (needEarly.length === 0) {
+    return result(id, "pass", `Linux ${found.version} has ${DISK_DRIVERS.join(", ")} built in`, evidence);
+  }
+  if (!found.initrd) {
+    return result(
+      id,
+      "fail",
+      `Linux ${found.version} needs ${needEarly.join(", ")} as modules but has no initramfs, so it cannot mount its root on a Droplet's virtio disk`,
+      evidence,
+      "build an initramfs in the image: update-initramfs -c -k all (Debian, Ubuntu) or dracut -f --kver VERSION (Fedora, RHEL)",
+    );
+  }
+  const buf = await found.initrd.partition.ext.readFile(found.initrd.path, MAX_INITRAMFS_FILE);
+  if (!buf)
+    return result(
+      id,
+      "warn",
+      `the initramfs ${found.initrd.path} is larger than ${MAX_INITRAMFS_FILE} bytes and was not read`,
+      evidence,
+      "check by booting: do-image boot FILE",
+    );
+  const listing = listInitramfs(buf);
+  evidence.push({
+    partition: found.initrd.partition.number,
+    path: found.initrd.path,
+    text: `initramfs: ${listing.files.length} files (${listing.layers.join(" + ") || "no cpio archive found"})`,
+  });
+  if (listing.unreadable && listing.files.length < 50) {
+    return result(
+      id,
+      "warn",
+      `the initramfs ${found.initrd.path} is ${listing.unreadable}-compressed, which this tool does not read, so its drivers were not checked`,
+      evidence,
+      "check by booting: do-image boot FILE",
+    );
+  }
+  const inInitramfs = new Set(
+    listing.files.map((f) =>
+      f
+        .split("/")
+        .pop()!
+        .replace(/\.ko(\.\w+)?$/, "")
+        .replace(/-/g, "_"),
+    ),
+  );
+  const missing = needEarly.filter((d) => !inInitramfs.has(d));
+  const regen =
+    "add the drivers to the initramfs in the image: echo virtio_pci virtio_blk ext4 | tr ' ' '\\n' >> /etc/initramfs-tools/modules && update-initramfs -u (Debian, Ubuntu), or dracut -f --no-hostonly --add-drivers 'virtio_pci virtio_blk ext4' (Fedora, RHEL)";
+  if (missing.length > 0) {
+    return result(
+      id,
+      "fail",
+      `Linux ${found.version} has ${missing.join(", ")} as ${missing.length > 1 ? "modules" : "a module"} that the initramfs ${found.initrd.path} does not carry, so it cannot find its root on a Droplet's virtio disk`,
+      evidence,
+      regen,
+    );
+  }
+  const noNet = LATE_DRIVERS.filter((d) => !mods.builtin.has(d) && !mods.modules.has(d) && !inInitramfs.has(d));
+  if (noNet.length > 0 && mods.source) {
+    return result(id, "fail", `Linux ${found.version} has no ${noNet.join(", ")} driver, so a Droplet's network card would not work`, evidence, install);
+  }
+  return result(
+    id,
+    "pass",
+    `Linux ${found.version}: ${needEarly.join(", ")} in the initramfs${DISK_DRIVERS.length > needEarly.length ? `, ${DISK_DRIVERS.filter((d) => !needEarly.includes(d)).join(", ")} built in` : ""}`,
+    evidence,
+  );
+}

@@ -1,0 +1,27 @@
+// How the guest's init starts things: which init it runs, and systemd units masked in /etc.
+import type { Ext4 } from "../ext4";
+import type { Evidence } from "./types";
+
+export type Init = { kind: "systemd" | "openrc" | "sysvinit" | "unknown"; evidence: Evidence };
+
+export async function detectInit(fs: Ext4): Promise<Init> {
+  const initLink = (await fs.readlink("/sbin/init")) ?? (await fs.readlink("/usr/sbin/init"));
+  if (initLink && /systemd/.test(initLink)) return { kind: "systemd", evidence: { path: "/sbin/init", text: `-> ${initLink}` } };
+  for (const p of ["/usr/lib/systemd/systemd", "/lib/systemd/systemd"]) if ((await fs.type(p)) === "file") return { kind: "systemd", evidence: { path: p } };
+  if (initLink && /openrc/.test(initLink)) return { kind: "openrc", evidence: { path: "/sbin/init", text: `-> ${initLink}` } };
+  for (const p of ["/sbin/openrc", "/usr/sbin/openrc", "/etc/runlevels"]) if (await fs.exists(p)) return { kind: "openrc", evidence: { path: p } };
+  if ((await fs.type("/etc/inittab")) === "file") return { kind: "sysvinit", evidence: { path: "/etc/inittab" } };
+  if ((await fs.type("/etc/systemd/system")) === "dir")
+    return { kind: "systemd", evidence: { path: "/etc/systemd/system", text: "systemd configuration present (no init binary in the image)" } };
+  return { kind: "unknown", evidence: { text: "no systemd, OpenRC or sysvinit found" } };
+}
+
+/** Units in /etc/systemd/system that are symlinks to /dev/null, i.e. masked. */
+export async function maskedUnits(fs: Ext4, units: string[]): Promise<Evidence[]> {
+  const out: Evidence[] = [];
+  for (const u of units) {
+    const path = `/etc/systemd/system/${u}`;
+    if ((await fs.readlink(path)) === "/dev/null") out.push({ path, text: `${u} -> /dev/null` });
+  }
+  return out;
+}
