@@ -4,7 +4,7 @@ NODE_MODULES := node_modules/.package-lock.json
 TSC := node_modules/.bin/tsc
 JEST := node_modules/.bin/jest
 
-.PHONY: help install build lint format test demo bench fixtures sample clean
+.PHONY: help install build lint format test demo bench fixtures boot-corpus boot-matrix sample clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -32,6 +32,12 @@ test: build ## run every test (suites needing missing tools skip and say which t
 
 fixtures: ## build the tool-made test images (cached outside the repo)
 	bash test/fixtures/build.sh
+
+boot-corpus: ## build the bootable Debian 12 corpus (mmdebstrap, needs root; cached outside the repo)
+	bash test/fixtures/boot-corpus.sh
+
+boot-matrix: build ## boot every corpus image in QEMU and hold validate against each boot (about 15 minutes under TCG)
+	node dist/test/boot/matrix.js
 
 sample: fixtures ## refresh the committed sample images in examples/images from the fixtures
 	mkdir -p examples/images

@@ -6,8 +6,15 @@ const STATUS: Record<StageStatus, (s: string) => string> = { pass: c.green, fail
 
 export function renderBoot(r: BootReport): string {
   const rows = r.stages.map((s) => [STATUS[s.status](s.status.padEnd(7)), s.stage, s.at !== undefined ? `${s.at.toFixed(1)} s` : "", s.message]);
-  const out = [c.bold(r.file), `  booted with ${r.accelerator}${r.acceleratorNote ? ` (${r.acceleratorNote})` : ""} as a Droplet: config drive config-2, metadata service, DHCP`, table(rows)];
-  out.push("", `  user ${r.user}; hostname given ${r.hostname.given}${r.hostname.reported ? `, reported ${r.hostname.reported}` : ""}; datasource ${r.datasource ?? "unknown"}`);
+  const out = [
+    c.bold(r.file),
+    `  booted with ${r.accelerator}${r.acceleratorNote ? ` (${r.acceleratorNote})` : ""} as a Droplet: config drive config-2, metadata service, DHCP`,
+    table(rows),
+  ];
+  out.push(
+    "",
+    `  user ${r.user}; hostname given ${r.hostname.given}${r.hostname.reported ? `, reported ${r.hostname.reported}` : ""}; datasource ${r.datasource ?? "unknown"}`,
+  );
   if (r.metadataRequests.length) out.push(`  metadata service requests: ${[...new Set(r.metadataRequests)].join(", ")}`);
   for (const x of r.remote) out.push(`  $ ${x.command}`, ...(x.stdout || x.stderr).split("\n").map((l) => `    ${l}`));
   const failed = r.stages.find((s) => s.stage === r.failedStage);

@@ -41,6 +41,8 @@ const news = (over: Props = {}): Props => ({
   file: SAMPLE,
   regions: ["nyc3", "sfo3"],
   spaces: { bucket: "images" },
+  // The sample is a skeleton with no kernel or boot loader; the example stack accepts the same two checks for it.
+  validation: { skip: ["boot-loader", "kernel"] },
   ...over,
 });
 const client = () => new DigitalOceanClient({ endpoint: local.api.url, token: local.api.token, retry: { timeScale: 0.001 } });
@@ -71,13 +73,14 @@ describe("check", () => {
   test("an image DigitalOcean would reject fails check with the failing checks and their fixes", async () => {
     const blank = join(mkdtempSync(join(tmpdir(), "chk-")), "blank.raw");
     writeFileSync(blank, Buffer.alloc(4 << 20));
-    const r = await host.check({}, news({ file: blank }));
+    const r = await host.check({}, news({ file: blank, validation: { skip: [] } }));
     expect(r.failures).toEqual([
       { property: "file", reason: expect.stringMatching(/^partition-table: no partition table.*Fix: pass a bootable disk image/) },
       { property: "file", reason: expect.stringMatching(/^filesystem: no partition holds a Linux root filesystem.*Fix: rebuild the image with an ext4 root/) },
+      { property: "file", reason: expect.stringMatching(/^boot-loader: the MBR holds no boot code.*Fix: install GRUB for BIOS/) },
     ]);
-    const skipped = await host.check({}, news({ file: blank, validation: { skip: ["partition-table", "filesystem"] } }));
-    expect(skipped.failures.map((f) => f.reason).join()).not.toMatch(/partition-table|filesystem:/);
+    const skipped = await host.check({}, news({ file: blank, validation: { skip: ["partition-table", "filesystem", "boot-loader"] } }));
+    expect(skipped.failures.map((f) => f.reason).join()).not.toMatch(/partition-table|filesystem:|boot-loader/);
   });
 });
 
@@ -138,7 +141,7 @@ describe("lifecycle", () => {
       type: "custom",
       sha256: inputs.sha256,
       bucket: "images",
-      validationSummary: { ok: true, warnings: [] },
+      validationSummary: { ok: true, warnings: ["boot-loader", "kernel"] },
     });
     expect(state.objectKey).toBe(`do-image/${inputs.sha256}/debian-12-sample.qcow2`);
     expect(await local.s3.contents("images")).toEqual({ objects: [], uploads: [] });

@@ -62,9 +62,13 @@ export interface BootReport {
 const TAIL = 40;
 /** How long sshd may take to answer after the guest says the boot is over (a login prompt, multi-user, cloud-init done). */
 const SETTLE_SECONDS = { tcg: 120, kvm: 45 };
+/** How long after the firmware's jump to the boot code a guest may stay silent (no boot loader, no kernel, no SSH). */
+const STALL_SECONDS = { tcg: 180, kvm: 60 };
 
 interface StageState {
   status: "pass" | "fail" | "seen" | "pending";
+  /** The first failure seen for this stage: the one that explains it. */
+  failure?: string;
   at?: number;
   messages: string[];
   evidence: string[];
@@ -113,7 +117,7 @@ export async function bootImage(path: string, options: BootOptions = {}): Promis
   const image = await openImage(path, { scratchDir: options.scratchDir });
   const dir = await mkdtemp(join(options.scratchDir ?? tmpdir(), "do-image-boot-"));
   let child: ChildProcess | undefined;
-  let serialServer: Server | undefined;
+  const servers: Server[] = [];
   let metadata: MetadataService | undefined;
   let consoleFile: WriteStream | undefined;
   let ssh: Client | undefined;
@@ -143,7 +147,7 @@ export async function bootImage(path: string, options: BootOptions = {}): Promis
       configDrive: join(dir, "config-2.iso"),
       relay: join(dir, "metadata-relay.js"),
       serial: join(dir, "serial.sock"),
-      firmwareLog: join(dir, "firmware.log"),
+      firmware: join(dir, "firmware.sock"),
       sercon: join(dir, "sercon-port"),
     };
     await writeFile(files.configDrive, configDrive(id));
@@ -157,6 +161,7 @@ export async function bootImage(path: string, options: BootOptions = {}): Promis
     const tail: string[] = [];
     let fatal: { stage: Stage; message: string } | undefined;
     let endOfBoot: number | undefined; // when the guest said the boot is over (login prompt or multi-user)
+    let handedOver: number | undefined; // when SeaBIOS jumped to the disk's boot code
     let cloudInitDone = false;
     let wake: () => void = () => undefined;
 
@@ -167,6 +172,7 @@ export async function bootImage(path: string, options: BootOptions = {}): Promis
         st.messages.push(message);
         progress(`${elapsed().toFixed(1).padStart(6)} s  ${stage}: ${message}`);
       }
+      if (status === "fail") st.failure ??= message;
       if (status === "fail" || (status === "pass" && st.status !== "fail") || (status === "seen" && st.status === "pending")) {
         st.status = status;
         st.at ??= elapsed();
@@ -187,25 +193,41 @@ export async function bootImage(path: string, options: BootOptions = {}): Promis
       wake();
     };
 
-    // The serial console arrives on a Unix socket QEMU connects to; lines are split here.
-    serialServer = createNetServer((sock: Socket) => {
-      let buf = "";
-      sock.on("data", (d: Buffer) => {
-        consoleFile?.write(d);
-        buf += d.toString("latin1");
-        const parts = buf.split("\n");
-        buf = parts.pop()!;
-        // GRUB and getty leave prompts without a newline; hand over a long-pending partial line too.
-        for (const p of parts) onLine(p);
-        if (/(login: ?|grub> ?|grub rescue> ?)$/.test(buf)) {
-          onLine(buf);
-          buf = "";
-        }
+    // The serial console and SeaBIOS's debug log arrive on Unix sockets QEMU connects to; lines are split here.
+    const listen = async (path: string, onData: (d: Buffer) => void) => {
+      const server = createNetServer((sock: Socket) => sock.on("data", onData));
+      servers.push(server);
+      await new Promise<void>((resolve, reject) => {
+        server.once("error", reject);
+        server.listen(path, () => resolve());
       });
+    };
+    let serialBuf = "";
+    await listen(files.serial, (d) => {
+      consoleFile?.write(d);
+      serialBuf += d.toString("latin1");
+      const parts = serialBuf.split("\n");
+      serialBuf = parts.pop()!;
+      for (const p of parts) onLine(p);
+      // GRUB and getty leave prompts without a newline.
+      if (/(login: ?|grub> ?|grub rescue> ?)$/.test(serialBuf)) {
+        onLine(serialBuf);
+        serialBuf = "";
+      }
     });
-    await new Promise<void>((resolve, reject) => {
-      serialServer!.once("error", reject);
-      serialServer!.listen(files.serial, () => resolve());
+    let firmwareBuf = "";
+    await listen(files.firmware, (d) => {
+      firmwareBuf += d.toString("latin1");
+      const parts = firmwareBuf.split("\n");
+      firmwareBuf = parts.pop()!;
+      for (const p of parts) {
+        const m = /^Booting from (0000:7c00|Hard Disk)/.exec(p.trim());
+        if (m && handedOver === undefined) {
+          handedOver = Date.now();
+          note("firmware", "pass", "SeaBIOS jumped to the disk's boot code", `firmware log: ${p.trim()}`);
+          wake();
+        }
+      }
     });
 
     const sshPort = await freePort();
@@ -218,7 +240,7 @@ export async function bootImage(path: string, options: BootOptions = {}): Promis
       sshPort,
       metadataCommand: `${process.execPath} ${files.relay} ${metadata.port}`,
       serialSocket: files.serial,
-      firmwareLog: files.firmwareLog,
+      firmwareSocket: files.firmware,
       serconFile: files.sercon,
       memoryMiB: options.memoryMiB ?? 1024,
       cpus: options.cpus ?? 1,
@@ -241,6 +263,7 @@ export async function bootImage(path: string, options: BootOptions = {}): Promis
     let loginRejected: string | undefined;
     let bannerSeen = false;
     let deadlineHit = false;
+    let stalled = false;
 
     // Waits for the next console line or process exit, or `ms` at most, whichever comes first.
     const nextEvent = (ms: number) =>
@@ -259,6 +282,14 @@ export async function bootImage(path: string, options: BootOptions = {}): Promis
       if (Date.now() > deadline) {
         deadlineHit = true;
         break;
+      }
+      // Boot code that goes nowhere (an empty MBR behind a valid signature) prints nothing and hangs: a Droplet shows a
+      // black console. Judged only when nothing at all followed the jump, long after a serial-less image would answer SSH.
+      if (handedOver !== undefined && !bannerSeen && ["boot-loader", "kernel", "init"].every((x) => states.get(x as Stage)!.status === "pending")) {
+        if (Date.now() - handedOver > STALL_SECONDS[accel] * 1000) {
+          stalled = true;
+          break;
+        }
       }
       // Try sshd whenever the kernel is up: the banner is the only proof it answers at the Droplet's address.
       const kernelUp = states.get("kernel")!.status !== "pending" || states.get("init")!.status !== "pending";
@@ -323,6 +354,7 @@ export async function bootImage(path: string, options: BootOptions = {}): Promis
       states,
       fatal,
       deadlineHit,
+      stalled: stalled ? STALL_SECONDS[accel] : undefined,
       timeoutSeconds: timeout / 1000,
       exited,
       bannerSeen,
@@ -346,7 +378,7 @@ export async function bootImage(path: string, options: BootOptions = {}): Promis
         c.kill("SIGKILL");
       });
     }
-    serialServer?.close();
+    for (const server of servers) server.close();
     await metadata?.close();
     await new Promise<void>((resolve) => (consoleFile ? consoleFile.end(() => resolve()) : resolve()));
     await rm(dir, { recursive: true, force: true });
@@ -362,6 +394,8 @@ interface Outcome {
   states: Map<Stage, StageState>;
   fatal?: { stage: Stage; message: string };
   deadlineHit: boolean;
+  /** Seconds the guest stayed silent after the firmware's jump, when that ended the boot. */
+  stalled?: number;
   timeoutSeconds: number;
   exited?: { code: number | null; stderr: string };
   bannerSeen: boolean;
@@ -377,11 +411,20 @@ interface Outcome {
 /** Settles every stage: what was seen, what a later stage implies, the first failure and what was never reached. */
 function finish(o: Outcome): BootReport {
   const st = (s: Stage) => o.states.get(s)!;
+  const fail = (s: Stage, message: string) => {
+    st(s).status = "fail";
+    st(s).failure ??= message;
+    st(s).messages.push(message);
+  };
   const datasource = o.states
     .get("cloud-init")!
     .messages.map((m) => /cloud-init used (DataSource\w+)/.exec(m)?.[1] ?? datasourceFrom(m))
     .filter(Boolean)
     .pop();
+
+  // What the console showed settles stages a failed login leaves open: the datasource cloud-init used, the address.
+  if (datasource && /ConfigDrive|DigitalOcean/.test(datasource) && st("cloud-init").status === "seen") st("cloud-init").status = "pass";
+  if (st("network").messages.some((m) => m.includes(`with ${GUEST.address}`)) && st("network").status === "seen") st("network").status = "pass";
 
   if (!o.loggedIn && !o.fatal) {
     // No login and nothing fatal on the console: name the stage the evidence points at.
@@ -395,43 +438,37 @@ function finish(o: Outcome): BootReport {
     const ci = st("cloud-init");
     if (o.loginRejected && o.bannerSeen) {
       if (datasource && !/ConfigDrive|DigitalOcean/.test(datasource)) {
-        ci.status = "fail";
-        ci.messages.push(`cloud-init used ${datasource}, not ConfigDrive or DigitalOcean, so the Droplet's SSH keys were not installed`);
+        fail("cloud-init", `cloud-init used ${datasource}, not ConfigDrive or DigitalOcean, so the Droplet's SSH keys were not installed`);
       } else if (ci.status === "pending") {
-        ci.status = "fail";
-        ci.messages.push("cloud-init printed nothing on the console and the Droplet's key was not installed");
+        fail("cloud-init", "cloud-init printed nothing on the console and the Droplet's key was not installed");
       }
     } else if (!o.bannerSeen) {
       const sshd = st("sshd");
-      const net = st("network");
       if (st("init").status === "pending" && st("kernel").status === "pending" && st("boot-loader").status === "pending") {
         const fw = st("firmware");
         const stage: Stage = fw.status === "pending" ? "firmware" : "boot-loader";
-        st(stage).status = "fail";
-        st(stage).messages.push(
+        fail(
+          stage,
           o.deadlineHit
             ? `nothing after the ${stage === "firmware" ? "firmware" : "firmware's hand-over"} appeared on the serial console within ${o.timeoutSeconds} s`
             : "the guest stopped before the kernel started",
         );
       } else if (sshd.status === "seen" && sshd.messages.some((m) => /started sshd/.test(m))) {
-        net.status = "fail";
-        net.messages.push(
+        fail(
+          "network",
           `sshd started in the guest but nothing answered at ${GUEST.address}:22: the guest did not take the address DHCP offers on its first NIC`,
         );
       } else if (st("init").status === "pass" || o.deadlineHit) {
         const stage: Stage = st("init").status === "pass" ? "sshd" : (firstPending(o.states) ?? "sshd");
-        st(stage).status = "fail";
-        st(stage).messages.push(
+        fail(
+          stage,
           stage === "sshd"
             ? 'the boot finished but sshd never answered on port 22 (no "Started ssh.service" on the console)'
             : `not reached within ${o.timeoutSeconds} s`,
         );
       }
     }
-    if (o.loginRejected && !st("login").messages.length) {
-      st("login").status = "fail";
-      st("login").messages.push(`login as ${o.user} failed: ${o.loginRejected}`);
-    }
+    if (o.loginRejected && !st("login").messages.length) fail("login", `login as ${o.user} failed: ${o.loginRejected}`);
   }
 
   // Stages are in boot order: a later stage that passed implies the earlier ones did.
@@ -447,13 +484,13 @@ function finish(o: Outcome): BootReport {
     const s = st(stage);
     let status: StageReport["status"];
     let message: string;
-    if (failedStage) {
+    if (failedStage && s.status !== "pass") {
       status = "unknown";
       message = `not reached: ${failedStage} failed`;
     } else if (s.status === "fail") {
       status = "fail";
       failedStage = stage;
-      message = s.messages.filter((m) => !/^systemd started/.test(m)).pop() ?? s.messages.pop() ?? "failed";
+      message = s.failure ?? s.messages.filter((m) => !/^systemd started/.test(m)).pop() ?? "failed";
     } else if (s.status === "pass") {
       status = "pass";
       message = s.messages.join("; ") || "implied: a later stage was reached (nothing on the serial console for this one)";
@@ -461,7 +498,7 @@ function finish(o: Outcome): BootReport {
       status = o.loggedIn ? "pass" : "unknown";
       message = s.messages.join("; ") || (o.loggedIn ? "implied by the login" : "nothing seen");
     }
-    stages.push({ stage, status, at: s.at, message, evidence: s.evidence });
+    stages.push({ stage, status, at: status === "unknown" ? undefined : s.at, message, evidence: s.evidence });
   }
   if (o.fatal && !failedStage) failedStage = o.fatal.stage;
   const reported = o.remote.find((r) => r.command === "hostname")?.stdout;

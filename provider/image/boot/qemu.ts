@@ -52,6 +52,9 @@ async function probe(qemu: string, accel: Accelerator, dir: string, timeoutMs: n
         "-accel",
         accel,
         "-nodefaults",
+        // Only the image's disk is a boot device, so a disk without boot code ends in "No bootable device".
+        "-boot",
+        "strict=on",
         "-no-user-config",
         "-display",
         "none",
@@ -115,7 +118,8 @@ export interface QemuPlan {
   /** The command QEMU runs for each guest connection to the metadata service (guestfwd). */
   metadataCommand: string;
   serialSocket: string;
-  firmwareLog: string;
+  /** Unix socket for SeaBIOS's debug log (port 0x402), which says when it jumps to the disk's boot code. */
+  firmwareSocket: string;
   serconFile: string;
   memoryMiB: number;
   cpus: number;
@@ -152,6 +156,9 @@ export function qemuArgs(p: QemuPlan): string[] {
     "-m",
     String(p.memoryMiB),
     "-nodefaults",
+    // Only the image's disk is a boot device, so a disk without boot code ends in "No bootable device".
+    "-boot",
+    "strict=on",
     "-no-user-config",
     "-display",
     "none",
@@ -168,7 +175,8 @@ export function qemuArgs(p: QemuPlan): string[] {
     "-netdev",
     netdev,
     "-device",
-    `virtio-net-pci,netdev=net0,mac=${p.mac}`,
+    // No option ROM: a Droplet does not network-boot, and iPXE would otherwise try after a disk that does not boot.
+    `virtio-net-pci,netdev=net0,mac=${p.mac},romfile=`,
     "-chardev",
     `socket,id=serial0,path=${esc(p.serialSocket)}`,
     "-serial",
@@ -177,7 +185,7 @@ export function qemuArgs(p: QemuPlan): string[] {
     "-fw_cfg",
     `name=etc/sercon-port,file=${esc(p.serconFile)}`,
     "-chardev",
-    `file,id=fwlog,path=${esc(p.firmwareLog)}`,
+    `socket,id=fwlog,path=${esc(p.firmwareSocket)}`,
     "-device",
     "isa-debugcon,iobase=0x402,chardev=fwlog",
   ];

@@ -103,14 +103,17 @@ async function findAlternative(fs: Ext4): Promise<AgentFound | null> {
   return null;
 }
 
-export async function checkCloudInit(guest: Guest): Promise<{ check: CheckResult; agent: AgentFound | null }> {
+export async function checkCloudInit(
+  guest: Guest,
+): Promise<{ check: CheckResult; agent: AgentFound | null; /** Whether it will run at boot (installed, not disabled or masked). */ runs: boolean }> {
   const root = guest.root;
-  if (!root) return { check: result("cloud-init", "unknown", "the root filesystem could not be read, so the init agent was not checked"), agent: null };
+  if (!root)
+    return { check: result("cloud-init", "unknown", "the root filesystem could not be read, so the init agent was not checked"), agent: null, runs: false };
   const fs = root.ext;
   const pkg = (await packageVersion(fs, "cloud-init")) ?? (await versionPy(fs));
   if (!pkg) {
     const alt = await findAlternative(fs);
-    if (alt) return { check: result("cloud-init", "pass", `${alt.agent} is installed`, [{ partition: root.number, ...alt.evidence }]), agent: alt };
+    if (alt) return { check: result("cloud-init", "pass", `${alt.agent} is installed`, [{ partition: root.number, ...alt.evidence }]), agent: alt, runs: true };
     return {
       check: result(
         "cloud-init",
@@ -120,6 +123,7 @@ export async function checkCloudInit(guest: Guest): Promise<{ check: CheckResult
         "install cloud-init in the image (apt-get install cloud-init, dnf install cloud-init, apk add cloud-init) before exporting it",
       ),
       agent: null,
+      runs: false,
     };
   }
   const agent: AgentFound = { agent: "cloud-init", version: pkg.version, evidence: pkg.evidence };
@@ -134,6 +138,7 @@ export async function checkCloudInit(guest: Guest): Promise<{ check: CheckResult
         "upgrade cloud-init in the image to a current release",
       ),
       agent,
+      runs: true,
     };
   }
   if (await fs.exists("/etc/cloud/cloud-init.disabled", false)) {
@@ -146,6 +151,7 @@ export async function checkCloudInit(guest: Guest): Promise<{ check: CheckResult
         "delete /etc/cloud/cloud-init.disabled from the image",
       ),
       agent,
+      runs: false,
     };
   }
   const masked = await maskedUnits(fs, CLOUD_INIT_UNITS);
@@ -160,7 +166,8 @@ export async function checkCloudInit(guest: Guest): Promise<{ check: CheckResult
         `unmask in the image: systemctl unmask ${names.replace(/,/g, "")}`,
       ),
       agent,
+      runs: false,
     };
   }
-  return { check: result("cloud-init", "pass", `cloud-init ${pkg.version} is installed`, evidence), agent };
+  return { check: result("cloud-init", "pass", `cloud-init ${pkg.version} is installed`, evidence), agent, runs: true };
 }

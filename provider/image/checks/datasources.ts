@@ -322,11 +322,13 @@ export async function checkDatasources(
   if (!d.used || !DROPLET_DATASOURCES.has(d.used.name)) {
     const seedFix =
       d.used?.name === "NoCloud" && d.used.why.path ? `remove the NoCloud seed ${d.used.why.path.replace(/\/meta-data$/, "")} from the image, or ` : "";
-    const what = d.used ? `${d.used.name} (${d.used.why.text})` : "no datasource but None";
+    const what = d.used
+      ? `use ${d.used.name} (${d.used.why.text}) before ConfigDrive or DigitalOcean`
+      : "find none of them on a Droplet, so it falls back to None";
     return result(
       id,
       "fail",
-      `on a Droplet, cloud-init (${how}) would try ${shown(d.tried)} and use ${what} before ConfigDrive or DigitalOcean, so the Droplet's SSH keys, hostname and user data would not be applied`,
+      `on a Droplet, cloud-init (${how}) would try ${shown(d.tried)} and ${what}: the Droplet's SSH keys, hostname and user data would not be applied`,
       evidence,
       `${seedFix}add ${fixFile} to the image containing the line: ${RECOMMENDED}`,
     );

@@ -123,14 +123,14 @@ export async function validateImage(path: string, options: ValidateOptions = {})
     const cfg = guest.root ? await readCloudConfig(guest.root.ext) : undefined;
     const boot = await readBootConfig(guest);
     const init = guest.root ? (await detectInit(guest.root.ext)).kind : "unknown";
-    const { check, agent } = await checkCloudInit(guest);
+    const { check, agent, runs } = await checkCloudInit(guest);
     set(check);
     set(await checkDatasources(guest, agent, cfg, boot, init));
     set(await checkSshd(guest));
     set(await checkBootLoader(disk, table, guest, boot));
     set(await checkKernel(guest, boot));
     set(await checkFstab(guest, table));
-    set(await checkNetwork(guest, agent, check.status === "pass", cfg, boot?.entry?.cmdline ?? ""));
+    set(await checkNetwork(guest, agent, runs, cfg, boot?.entry?.cmdline ?? ""));
     return finish(path, checks, skip);
   } catch (err) {
     // A structure inside the disk that cannot be read (a truncated cluster, a damaged extent tree) ends the guest checks.
