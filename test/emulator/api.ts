@@ -1,4 +1,5 @@
 // A local DigitalOcean API for the endpoints this project calls, behaving as the real service does (202/201/204/404/422/429).
+import { createHash } from "node:crypto";
 import { createWriteStream } from "node:fs";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
@@ -54,6 +55,12 @@ export interface EmulatorOptions {
   validate?: boolean;
   /** Sees every request and response, for contract tests. */
   onExchange?: (x: Exchange) => void;
+  /**
+   * "qemu": each Droplet really boots from its imported image (`do-image boot`'s harness) with the account's keys it
+   * names; it becomes active only when the boot works, and its public address is 127.0.0.1 with the forwarded SSH
+   * port in `do_image_emulator.ssh`. Otherwise Droplets become active after `timings.bootMs`.
+   */
+  boot?: "qemu";
 }
 
 export interface Exchange {
@@ -97,7 +104,10 @@ interface ActionRec {
 interface DropletRec {
   id: number;
   name: string;
-  status: "new" | "active";
+  status: "new" | "active" | "off";
+  /** With `boot: "qemu"`: where the booted guest's sshd answers on this machine, and what the boot showed. */
+  ssh?: string;
+  boot?: { verdict: string; failedStage?: string; message?: string };
   created_at: string;
   image_id: number;
   region: string;
@@ -110,8 +120,17 @@ interface DropletRec {
   ssh_keys: (string | number)[];
 }
 
+interface KeyRec {
+  id: number;
+  name: string;
+  fingerprint: string;
+  public_key: string;
+}
+
 export interface EmulatorState {
   nextId: number;
+  /** SSH keys on the account (/v2/account/keys). */
+  keys?: KeyRec[];
   images: ImageRec[];
   actions: ActionRec[];
   droplets: DropletRec[];
@@ -192,6 +211,39 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     void p.finally(() => pending.delete(p));
   };
   const id = () => state.nextId++;
+  /** Imported image files kept for booting (boot: "qemu"), and the running guests by Droplet id. */
+  const imageFiles = new Map<number, string>();
+  const guests = new Map<number, { stop(): Promise<void> }>();
+  const bootDroplet = async (d: DropletRec, file: string | undefined, publicKeys: string[]) => {
+    if (!file) {
+      d.status = "off";
+      d.boot = { verdict: "fails", message: "the image's file was not kept (imported before the emulator ran with --boot qemu)" };
+      return save();
+    }
+    const { startGuest } = await import("../../provider/image/boot");
+    const started = startGuest(file, { extraKeys: publicKeys, hostname: d.name });
+    pending.add(started);
+    try {
+      const g = await started;
+      if (!state.droplets.includes(d)) return void (await g.stop?.());
+      d.boot = {
+        verdict: g.report.verdict,
+        failedStage: g.report.failedStage,
+        message: g.report.stages.find((x) => x.stage === g.report.failedStage)?.message,
+      };
+      if (g.stop) {
+        guests.set(d.id, { stop: g.stop });
+        d.ssh = `${g.ssh.host}:${g.ssh.port}`;
+        d.status = "active";
+      } else d.status = "off";
+    } catch (err) {
+      d.status = "off";
+      d.boot = { verdict: "fails", message: (err as Error).message };
+    } finally {
+      pending.delete(started);
+      save();
+    }
+  };
 
   const imageJson = (i: ImageRec) => ({ ...i, regions: [...i.regions], tags: [...i.tags] });
   const dropletJson = (d: DropletRec, base: string) => {
@@ -226,9 +278,13 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       },
       size_slug: d.size_slug,
       networks: {
-        v4: d.status === "active" ? [{ ip_address: d.ipv4, netmask: "255.255.255.0", gateway: "203.0.113.1", type: "public" }] : [],
+        v4:
+          d.status === "active"
+            ? [{ ip_address: d.ssh ? "127.0.0.1" : d.ipv4, netmask: "255.255.255.0", gateway: d.ssh ? "127.0.0.1" : "203.0.113.1", type: "public" }]
+            : [],
         v6: [],
       },
+      ...(d.ssh || d.boot ? { do_image_emulator: { ssh: d.ssh, boot: d.boot } } : {}),
       region: regionJson(d.region),
       tags: [...d.tags],
       vpc_uuid: d.vpc_uuid,
@@ -270,9 +326,10 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       image.error_message = "";
       image.size_gigabytes = judged.actualSize ? Math.round((judged.actualSize / 1024 ** 3) * 100) / 100 : 0.5;
       image.min_disk_size = judged.virtualSize ? Math.max(1, Math.ceil(judged.virtualSize / 1024 ** 3)) : 1;
+      if (options.boot === "qemu") imageFiles.set(image.id, file);
       save();
     } finally {
-      await rm(file, { force: true });
+      if (imageFiles.get(image.id) !== file) await rm(file, { force: true });
     }
   };
 
@@ -435,6 +492,23 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       return { status: 200, json: { action: actionJson(action) } };
     }
 
+    if (path === "/v2/account/keys") {
+      state.keys ??= [];
+      if (m === "GET") return { status: 200, json: paginate(base, path, q, "ssh_keys", state.keys) };
+      if (m === "POST") {
+        const b = await body(req);
+        const publicKey = String(b.public_key ?? "").trim();
+        const blob = publicKey.split(/\s+/)[1];
+        if (!/^(ssh-|ecdsa-)/.test(publicKey) || !blob)
+          throw new HttpError(422, "unprocessable_entity", "Key invalid type, we support 'ssh-rsa', 'ssh-ed25519' and 'ecdsa-sha2-*' keys");
+        const md5 = createHash("md5").update(Buffer.from(blob, "base64")).digest("hex");
+        const key: KeyRec = { id: id(), name: String(b.name ?? "key"), fingerprint: md5.match(/../g)!.join(":"), public_key: publicKey };
+        state.keys.push(key);
+        save();
+        return { status: 201, json: { ssh_key: key } };
+      }
+    }
+
     if (path === "/v2/droplets") {
       if (m === "GET") {
         const tag = q.get("tag_name");
@@ -483,10 +557,17 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
         };
         state.droplets.push(d);
         save();
-        later(timings.bootMs, () => {
-          if (state.droplets.includes(d)) d.status = "active";
-          save();
-        });
+        if (options.boot === "qemu") {
+          const publicKeys = keys
+            .map((k) => (state.keys ?? []).find((x) => x.id === Number(k) || x.fingerprint === k)?.public_key)
+            .filter((k): k is string => !!k);
+          void bootDroplet(d, imageFiles.get(image.id), publicKeys);
+        } else {
+          later(timings.bootMs, () => {
+            if (state.droplets.includes(d)) d.status = "active";
+            save();
+          });
+        }
         return { status: 202, json: { droplet: dropletJson(d, base), links: { actions: [] } } };
       }
     }
@@ -497,6 +578,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       if (m === "GET") return { status: 200, json: { droplet: dropletJson(d, base) } };
       if (m === "DELETE") {
         state.droplets = state.droplets.filter((x) => x !== d);
+        await guests.get(d.id)?.stop();
+        guests.delete(d.id);
         save();
         return { status: 204 };
       }
@@ -623,6 +706,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await Promise.all([...pending]);
+      await Promise.all([...guests.values()].map((g) => g.stop()));
       await saving;
       await rm(scratch, { recursive: true, force: true });
     },

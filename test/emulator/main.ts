@@ -13,10 +13,17 @@ async function main(): Promise<void> {
     .option("--import-ms <n>", "how long an import takes after download", (v) => Number(v), 1500)
     .option("--transfer-ms <n>", "how long a region transfer takes", (v) => Number(v), 1500)
     .option("--boot-ms <n>", "how long a Droplet takes to become active", (v) => Number(v), 1000)
+    .option("--boot <mode>", "qemu: boot each Droplet from its image with do-image boot's harness (active only when it works)")
     .parse(process.argv)
     .opts();
+  if (opts.boot !== undefined && opts.boot !== "qemu") throw new Error(`--boot takes "qemu", not "${opts.boot}"`);
   const local = await startLocalDigitalOcean({
-    api: { port: opts.port, stateFile: opts.state, timings: { importMs: opts.importMs, transferMs: opts.transferMs, bootMs: opts.bootMs } },
+    api: {
+      port: opts.port,
+      stateFile: opts.state,
+      boot: opts.boot === "qemu" ? "qemu" : undefined,
+      timings: { importMs: opts.importMs, transferMs: opts.transferMs, bootMs: opts.bootMs },
+    },
     s3: { port: opts.s3Port, directory: opts.s3Dir, buckets: [opts.bucket] },
   });
   process.stdout.write("# local DigitalOcean emulator (test harness) — eval these lines to point do-image at it\n");

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import Ajv2020 from "ajv/dist/2020";
 import addFormats from "ajv-formats";
 import * as ts from "typescript";
+import { CHECK_IDS } from "../../provider/image";
 import { describeWithShared, PULUMI_METASCHEMA } from "../support/shared";
 
 const ROOT = join(__dirname, "..", "..");
@@ -50,4 +51,8 @@ test("the Spaces settings type matches CustomImageSpacesArgs", () => {
   expect(Object.keys(schema.types["do-image:index:CustomImageSpaces"].properties).sort()).toEqual(
     members("provider/pulumi/customImage.ts", "CustomImageSpacesArgs"),
   );
+});
+
+test("the check ids schema.json documents for validation.skip are exactly validate's", () => {
+  expect(schema.types["do-image:index:CustomImageValidation"].properties.skip.items.enum).toEqual([...CHECK_IDS]);
 });

@@ -30,6 +30,8 @@ export interface BootOptions {
   cpus?: number;
   /** Directory for the config drive, sockets and QEMU's snapshot overlay. @default TMPDIR */
   scratchDir?: string;
+  /** The hostname the config drive and metadata give the guest. @default do-image-boot-NNNN */
+  hostname?: string;
   /** Progress lines, one per stage event, while the boot runs. */
   onProgress?: (message: string) => void;
 }
@@ -111,7 +113,36 @@ function freePort(): Promise<number> {
   });
 }
 
+/** A guest left running after a boot that works: where its sshd answers, and how to stop it. */
+export interface RunningGuest {
+  report: BootReport;
+  /** Host and port on this machine that reach the guest's port 22. */
+  ssh: { host: string; port: number };
+  stop(): Promise<void>;
+}
+
+/** Boots the image, reports, and stops the guest. */
 export async function bootImage(path: string, options: BootOptions = {}): Promise<BootReport> {
+  const r = await boot(path, options, false);
+  return r.report;
+}
+
+/**
+ * Boots the image as `bootImage` does and, when the boot works, leaves the guest running (the local DigitalOcean's
+ * Droplets); `extraKeys` are installed as well as the boot's own key. A boot that fails is stopped at once.
+ */
+export async function startGuest(
+  path: string,
+  options: BootOptions & { extraKeys?: string[] } = {},
+): Promise<RunningGuest | { report: BootReport; ssh?: undefined; stop?: undefined }> {
+  return boot(path, options, true);
+}
+
+async function boot(
+  path: string,
+  options: BootOptions & { extraKeys?: string[] },
+  keepRunning: boolean,
+): Promise<RunningGuest | { report: BootReport; ssh?: undefined; stop?: undefined }> {
   const progress = options.onProgress ?? (() => undefined);
   const qemu = await findQemu();
   const image = await openImage(path, { scratchDir: options.scratchDir });
@@ -121,8 +152,26 @@ export async function bootImage(path: string, options: BootOptions = {}): Promis
   let metadata: MetadataService | undefined;
   let consoleFile: WriteStream | undefined;
   let ssh: Client | undefined;
+  let sshPortUsed = 0;
+  let keep = false;
   const killChild = () => child?.kill("SIGKILL");
   process.once("exit", killChild);
+  const cleanup = async () => {
+    process.removeListener("exit", killChild);
+    ssh?.end();
+    if (child && child.exitCode === null && child.signalCode === null) {
+      const c = child;
+      await new Promise<void>((resolve) => {
+        c.once("exit", () => resolve());
+        c.kill("SIGKILL");
+      });
+    }
+    for (const server of servers) server.close();
+    await metadata?.close();
+    await new Promise<void>((resolve) => (consoleFile ? consoleFile.end(() => resolve()) : resolve()));
+    await rm(dir, { recursive: true, force: true });
+    await image.close();
+  };
   try {
     const diskPath = qemuPath(image);
     const user = await guestUser(image);
@@ -136,9 +185,9 @@ export async function bootImage(path: string, options: BootOptions = {}): Promis
     const id: DropletIdentity = {
       uuid: randomUUID(),
       dropletId: randomInt(100_000_000, 999_999_999),
-      hostname: `do-image-boot-${randomInt(1000, 9999)}`,
+      hostname: options.hostname ?? `do-image-boot-${randomInt(1000, 9999)}`,
       region: "nyc3",
-      publicKeys: [key.publicKey],
+      publicKeys: [key.publicKey, ...(options.extraKeys ?? [])],
       mac,
       userData: "#cloud-config\n{}\n",
     };
@@ -231,6 +280,7 @@ export async function bootImage(path: string, options: BootOptions = {}): Promis
     });
 
     const sshPort = await freePort();
+    sshPortUsed = sshPort;
     const args = qemuArgs({
       accel,
       image: diskPath,
@@ -367,22 +417,15 @@ export async function bootImage(path: string, options: BootOptions = {}): Promis
       loggedIn: ssh !== undefined,
     });
     progress(`verdict: ${report.verdict}${report.failedStage ? ` (failed at ${report.failedStage})` : ""} after ${report.seconds} s`);
-    return report;
-  } finally {
-    process.removeListener("exit", killChild);
-    ssh?.end();
-    if (child && child.exitCode === null && child.signalCode === null) {
-      const c = child;
-      await new Promise<void>((resolve) => {
-        c.once("exit", () => resolve());
-        c.kill("SIGKILL");
-      });
+    if (keepRunning && report.verdict === "works") {
+      keep = true;
+      ssh?.end();
+      ssh = undefined;
+      return { report, ssh: { host: "127.0.0.1", port: sshPortUsed }, stop: cleanup };
     }
-    for (const server of servers) server.close();
-    await metadata?.close();
-    await new Promise<void>((resolve) => (consoleFile ? consoleFile.end(() => resolve()) : resolve()));
-    await rm(dir, { recursive: true, force: true });
-    await image.close();
+    return { report };
+  } finally {
+    if (!keep) await cleanup();
   }
 }
 
@@ -449,9 +492,11 @@ function finish(o: Outcome): BootReport {
         const stage: Stage = fw.status === "pending" ? "firmware" : "boot-loader";
         fail(
           stage,
-          o.deadlineHit
-            ? `nothing after the ${stage === "firmware" ? "firmware" : "firmware's hand-over"} appeared on the serial console within ${o.timeoutSeconds} s`
-            : "the guest stopped before the kernel started",
+          o.stalled
+            ? `SeaBIOS jumped to the disk's boot code, then nothing: no boot loader, kernel or SSH within ${o.stalled} s (the MBR's boot code does not load anything)`
+            : o.deadlineHit
+              ? `nothing after the ${stage === "firmware" ? "firmware" : "firmware's hand-over"} appeared on the serial console within ${o.timeoutSeconds} s`
+              : "the guest stopped before the kernel started",
         );
       } else if (sshd.status === "seen" && sshd.messages.some((m) => /started sshd/.test(m))) {
         fail(
