@@ -41,6 +41,12 @@ const RULES: Rule[] = [
   rule(/No bootable device/, () => ({ stage: "boot-loader", status: "fail", fatal: true, message: "the firmware found no bootable device" })),
   rule(/Booting from Hard Disk/, () => ({ stage: "firmware", status: "pass", message: "the firmware handed over to the disk's boot code" })),
   // GRUB.
+  rule(/you need to load the kernel first/, () => ({
+    stage: "boot-loader",
+    status: "fail",
+    fatal: true,
+    message: "GRUB could not load the kernel its menu entry names",
+  })),
   rule(/^\s*error: (.*)$/, (m) => ({ stage: "boot-loader", status: "seen", message: `GRUB reported: ${m[1]}` })),
   rule(/grub rescue>/, () => ({
     stage: "boot-loader",
@@ -49,12 +55,6 @@ const RULES: Rule[] = [
     message: "GRUB stopped at its rescue prompt: it could not load its modules or config",
   })),
   rule(/^\s*grub>\s*$/, () => ({ stage: "boot-loader", status: "fail", fatal: true, message: "GRUB stopped at its command prompt: no usable menu entry" })),
-  rule(/you need to load the kernel first/, () => ({
-    stage: "boot-loader",
-    status: "fail",
-    fatal: true,
-    message: "GRUB could not load the kernel its menu entry names",
-  })),
   rule(/Welcome to GRUB!/, () => ({ stage: "boot-loader", status: "pass", message: "GRUB started" })),
   rule(/GNU GRUB\s+version|Booting `(.*)'|Loading Linux/, (m) => ({
     stage: "boot-loader",

@@ -1,0 +1,45 @@
+// The initramfs lister on archives laid out as the kernel reads them: early microcode in front, then gzip or zstd.
+import { spawnSync } from "node:child_process";
+import { gzipSync } from "node:zlib";
+import { listInitramfs } from "../../provider/image/initramfs";
+import { requireTools } from "../support/require";
+
+/** A newc cpio archive of `names` (each a small file), ending with the TRAILER!!! entry. */
+function cpio(names: string[]): Buffer {
+  const parts: Buffer[] = [];
+  const pad = (n: number) => Buffer.alloc((4 - (n % 4)) % 4);
+  for (const name of [...names, "TRAILER!!!"]) {
+    const data = name === "TRAILER!!!" ? Buffer.alloc(0) : Buffer.from(`contents of ${name}\n`);
+    const hex = (v: number) => v.toString(16).padStart(8, "0");
+    const fields = [1, 0o100644, 0, 0, 1, 0, data.length, 0, 0, 0, 0, name.length + 1, 0];
+    const header = Buffer.from(`070701${fields.map(hex).join("")}`, "latin1");
+    const nameBuf = Buffer.from(`${name}\0`);
+    parts.push(header, nameBuf, pad(header.length + nameBuf.length), data, pad(data.length));
+  }
+  return Buffer.concat(parts);
+}
+
+const MAIN = ["usr/lib/modules/6.1.0/kernel/drivers/block/virtio_blk.ko", "usr/lib/modules/6.1.0/kernel/fs/ext4/ext4.ko.zst", "init"];
+const EARLY = cpio(["kernel/x86/microcode/GenuineIntel.bin"]);
+
+test("an early microcode archive, zero padding, then a gzip-compressed archive", () => {
+  const image = Buffer.concat([EARLY, Buffer.alloc(512 - (EARLY.length % 512)), gzipSync(cpio(MAIN))]);
+  const l = listInitramfs(image);
+  expect(l).toEqual({ files: ["kernel/x86/microcode/GenuineIntel.bin", ...MAIN], layers: ["none", "gzip"] });
+});
+
+const noZstd = requireTools(["zstd"]);
+(noZstd && process.env.REQUIRE_TOOLS !== "1" ? test.skip : test)("a zstd-compressed archive (Debian 12's and Fedora's default)", () => {
+  const z = spawnSync("zstd", ["-q", "-c"], { input: cpio(MAIN) });
+  expect(z.status).toBe(0);
+  expect(listInitramfs(Buffer.concat([EARLY, z.stdout]))).toEqual({ files: ["kernel/x86/microcode/GenuineIntel.bin", ...MAIN], layers: ["none", "zstd"] });
+});
+
+test("a compression this reader does not decode is named, with what was read before it", () => {
+  const xz = Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00, 1, 2, 3]);
+  expect(listInitramfs(Buffer.concat([EARLY, xz]))).toEqual({ files: ["kernel/x86/microcode/GenuineIntel.bin"], layers: ["none"], unreadable: "xz" });
+});
+
+test("garbage ends the listing instead of looping", () => {
+  expect(listInitramfs(Buffer.from("not an initramfs at all"))).toEqual({ files: [], layers: [] });
+});
