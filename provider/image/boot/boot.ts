@@ -258,8 +258,8 @@ async function boot(
       const parts = serialBuf.split("\n");
       serialBuf = parts.pop()!;
       for (const p of parts) onLine(p);
-      // GRUB and getty leave prompts without a newline.
-      if (/(login: ?|grub> ?|grub rescue> ?)$/.test(serialBuf)) {
+      // GRUB and getty leave prompts without a newline; a console that never sends one is cut at 64 KiB.
+      if (/(login: ?|grub> ?|grub rescue> ?)$/.test(serialBuf) || serialBuf.length > 65536) {
         onLine(serialBuf);
         serialBuf = "";
       }

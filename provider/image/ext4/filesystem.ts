@@ -258,9 +258,21 @@ export class Ext4 {
       return entries;
     }
     const bs = this.sb.blockSize;
-    const map = await this.blockMap(inode);
     const entries: DirEntry[] = [];
-    for (let b = 0; b < Math.ceil(inode.size / bs); b++) {
+    const sizeBlocks = Math.ceil(inode.size / bs);
+    if (inode.flags & INODE_FLAGS.EXTENTS) {
+      // Walk only the blocks the extent tree maps: i_size is on-disk data and may claim far more than exists.
+      for (const e of await this.extents(inode)) {
+        if (e.uninitialized) continue;
+        const last = Math.min(e.logical + e.length, sizeBlocks);
+        for (let b = e.logical; b < last; b++) parseDirBlock(await this.readBlocks(e.physical + (b - e.logical)), hasFileType, entries);
+      }
+      return entries;
+    }
+    // Indirect blocks: at most as many blocks as the inode has allocated (i_blocks) and the filesystem holds.
+    const allocated = Math.ceil((inode.blocks * 512) / bs);
+    const map = await this.blockMap(inode);
+    for (let b = 0; b < Math.min(sizeBlocks, allocated, this.sb.blocksCount); b++) {
       const phys = await map(b);
       if (phys !== 0) parseDirBlock(await this.readBlocks(phys), hasFileType, entries);
     }

@@ -1,0 +1,35 @@
+// Hostile filesystem metadata ends in bounded time: sizes on disk that claim far more than the blocks that exist.
+import { execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Ext4, FileSource } from "../../provider/image";
+import { requireTools } from "../support/require";
+
+const missing = requireTools(["mkfs.ext4", "debugfs"]);
+if (missing) console.warn(`hostile ext4 metadata: ${missing}`);
+
+(missing && process.env.REQUIRE_TOOLS !== "1" ? describe.skip : describe).each([
+  { name: "extents", features: "extents" },
+  { name: "indirect blocks", features: "^extents,^64bit" },
+])("a directory whose i_size claims 2^62 bytes ($name)", ({ features }) => {
+  test("lists its real entries at once instead of walking 2^50 blocks", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "hostile-"));
+    const tree = join(dir, "tree");
+    mkdirSync(join(tree, "etc"), { recursive: true });
+    for (const n of ["a", "b", "c"]) writeFileSync(join(tree, "etc", n), n);
+    const img = join(dir, "fs.img");
+    execFileSync("mkfs.ext4", ["-q", "-F", "-O", features, "-d", tree, img, "8M"]);
+    execFileSync("debugfs", ["-w", "-R", "sif /etc size 0x4000000000000000", img], { stdio: "ignore" });
+    const src = await FileSource.open(img);
+    try {
+      const fs = await Ext4.open(src, img);
+      const t0 = Date.now();
+      const names = ((await fs.readdir("/etc")) ?? []).map((e) => e.name).sort();
+      expect(names).toEqual(["a", "b", "c"]);
+      expect(Date.now() - t0).toBeLessThan(5000);
+    } finally {
+      await src.close();
+    }
+  }, 20_000);
+});
