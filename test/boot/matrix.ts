@@ -1,5 +1,6 @@
 // `make boot-matrix`: boots every corpus image through `do-image boot`, validates it, and prints where they agree.
 // Exits 1 when validate disagrees with a boot, or a boot disagrees with what the corpus says the variant does.
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { validateImage } from "../../provider/image";
 import { bootCorpus, bootWithCli, CHECK_FOR_STAGE, pool } from "../support/corpus";
@@ -9,11 +10,14 @@ async function main(): Promise<void> {
   const corpus = bootCorpus();
   if (!corpus.dir) throw new Error(`boot corpus unavailable: ${corpus.reason}`);
   const images = corpus.images.filter((i) => only.length === 0 || only.includes(i.name));
-  const consoles = process.env.BOOT_MATRIX_CONSOLES;
+  // BOOT_MATRIX_KEEP=DIR keeps each image's console and JSON report there.
+  const keep = process.env.BOOT_MATRIX_KEEP;
+  if (keep) mkdirSync(keep, { recursive: true });
   process.stderr.write(`booting ${images.length} images, two at a time (TCG on 2 cores takes 1–3 minutes each)\n`);
   const rows = await pool(images, 2, async (img) => {
     const t0 = Date.now();
-    const boot = await bootWithCli(img.path, consoles ? join(consoles, `${img.name}.console`) : undefined);
+    const boot = await bootWithCli(img.path, keep ? join(keep, `${img.name}.console`) : undefined);
+    if (keep) writeFileSync(join(keep, `${img.name}.json`), JSON.stringify(boot.report, null, 2));
     const v = await validateImage(img.path);
     const failing = v.checks.filter((c) => c.status === "fail").map((c) => c.id);
     const warned = v.checks.filter((c) => c.status === "warn").map((c) => c.id);

@@ -77,7 +77,7 @@ interface StageState {
 }
 
 /** The path QEMU (another process) can open to read the disk: the file itself, or our decompressed scratch file. */
-function qemuPath(image: OpenedImage): string {
+export function qemuPath(image: OpenedImage): string {
   const host = image.host;
   if (image.compression === "none") return image.file;
   if (process.platform !== "linux") {
