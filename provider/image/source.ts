@@ -1,5 +1,5 @@
 // The one random-access interface every reader in image/ works through: a file, a buffer or a virtual disk.
-import { open, type FileHandle } from "node:fs/promises";
+import { open, stat, type FileHandle } from "node:fs/promises";
 import { ImageError } from "./errors";
 
 export interface ByteSource {
@@ -43,17 +43,33 @@ export class FileSource implements HostSource {
   }
 
   static async open(path: string): Promise<FileSource> {
+    const cannot = (err: unknown) => {
+      const code = (err as NodeJS.ErrnoException).code;
+      const why =
+        code === "ENOENT" ? "no such file" : code === "EACCES" ? "permission denied" : code === "EISDIR" ? "it is a directory" : String((err as Error).message);
+      return new ImageError(`cannot open ${path}: ${why}`, { file: path, fix: "pass the path of a disk image file" });
+    };
+    // A FIFO or socket would block open() until a writer comes: refuse what is not a file or disk before opening.
+    const kind = await stat(path).catch((err: unknown) => {
+      throw cannot(err);
+    });
+    if (!kind.isFile() && !kind.isBlockDevice()) {
+      const what = kind.isFIFO()
+        ? "a FIFO"
+        : kind.isSocket()
+          ? "a socket"
+          : kind.isCharacterDevice()
+            ? "a character device"
+            : kind.isDirectory()
+              ? "a directory"
+              : "not a regular file";
+      throw new ImageError(`${path} is ${what}, not a disk image file`, { file: path, fix: "pass the path of a disk image file" });
+    }
     let handle: FileHandle;
     try {
       handle = await open(path, "r");
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      const why =
-        code === "ENOENT" ? "no such file" : code === "EACCES" ? "permission denied" : code === "EISDIR" ? "it is a directory" : String((err as Error).message);
-      throw new ImageError(`cannot open ${path}: ${why}`, {
-        file: path,
-        fix: "pass the path of a disk image file",
-      });
+      throw cannot(err);
     }
     const st = await handle.stat();
     if (!st.isFile() && !st.isBlockDevice()) {

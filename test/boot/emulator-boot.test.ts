@@ -14,7 +14,7 @@ describeWithCorpus("local DigitalOcean --boot qemu", ["ok-gpt"], (corpus) => {
       const file = await serveFile(corpus.get("ok-gpt").path);
       try {
         // Real time: the import downloads and reads a 500 MB image, and waits are measured in seconds here.
-      const c = new DigitalOceanClient({ endpoint: emulator.url, token: emulator.token });
+        const c = new DigitalOceanClient({ endpoint: emulator.url, token: emulator.token });
         const image = await c.images.createCustom({ name: "ok-gpt", url: file.url, region: "nyc3" });
         await waitForImage(c, image.id, { timeoutMs: 600_000 });
         const key = freshKey("emulator-test");

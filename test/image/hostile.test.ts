@@ -33,3 +33,11 @@ if (missing) console.warn(`hostile ext4 metadata: ${missing}`);
     }
   }, 20_000);
 });
+
+test("a FIFO is refused at once instead of blocking in open()", async () => {
+  const fifo = join(mkdtempSync(join(tmpdir(), "hostile-")), "image.fifo");
+  execFileSync("mkfifo", [fifo]);
+  const t0 = Date.now();
+  await expect(FileSource.open(fifo)).rejects.toThrow(/is a FIFO, not a disk image file/);
+  expect(Date.now() - t0).toBeLessThan(2000);
+}, 10_000);
