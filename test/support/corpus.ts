@@ -1,8 +1,10 @@
 // Locates (building on first use) the boot corpus of real Debian systems, or says why it cannot be had.
-import { spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { BootReport } from "../../provider/image/boot";
+import { runBuilder } from "./fixtures";
+import { packageRoot } from "./root";
 import { requireTools } from "./require";
 
 export interface CorpusImage {
@@ -21,21 +23,12 @@ export interface Corpus {
   get(name: string): CorpusImage;
 }
 
-let cached: Corpus | undefined;
+let cached: { corpus: Corpus; names: string[] } | undefined;
 
 /** Builds (or finds in the cache) the corpus images named, or all of them. */
 export function bootCorpus(names: string[] = []): Corpus {
-  if (cached && names.every((n) => cached!.images.some((i) => i.name === n))) return cached;
-  const script = join(__dirname, "..", "fixtures", "boot-corpus.sh");
-  const r = spawnSync("bash", [script, ...names], { encoding: "utf8", maxBuffer: 64 * 1024 * 1024, stdio: ["ignore", "pipe", "pipe"] });
-  const dir = r.status === 0 ? r.stdout.trim().split("\n").pop()! : null;
-  const reason = dir
-    ? undefined
-    : (r.stderr
-        .trim()
-        .split("\n")
-        .filter((l) => /missing|needs|failed/.test(l))
-        .pop() ?? r.stderr.trim().split("\n").pop());
+  if (cached && (cached.names.length === 0 || (names.length > 0 && names.every((n) => cached!.names.includes(n))))) return cached.corpus;
+  const { dir, reason } = runBuilder(join(packageRoot(), "test", "fixtures", "boot-corpus.sh"), names);
   const images: CorpusImage[] = dir
     ? readFileSync(join(dir, "corpus.tsv"), "utf8")
         .trim()
@@ -49,7 +42,7 @@ export function bootCorpus(names: string[] = []): Corpus {
           path: join(dir, `${name}.qcow2`),
         }))
     : [];
-  cached = {
+  const corpus: Corpus = {
     dir,
     reason,
     images,
@@ -59,7 +52,8 @@ export function bootCorpus(names: string[] = []): Corpus {
       return i;
     },
   };
-  return cached;
+  cached = { corpus, names };
+  return corpus;
 }
 
 /** `describe` when the corpus and QEMU are there; else skipped with the reason, or failed under REQUIRE_TOOLS=1. */
@@ -90,12 +84,10 @@ export interface CliBoot {
   stderr: string;
 }
 
-const CLI = join(__dirname, "..", "..", "..", "dist", "provider", "cli", "main.js");
-const CLI_FROM_SOURCE = join(__dirname, "..", "..", "dist", "provider", "cli", "main.js");
-
 /** Runs `do-image boot --json` on the built CLI (as a user would), with the console kept beside the report. */
 export function bootWithCli(path: string, consoleFile?: string): Promise<CliBoot> {
-  const cli = existsSync(CLI) ? CLI : CLI_FROM_SOURCE;
+  const cli = join(packageRoot(), "dist", "provider", "cli", "main.js");
+  if (!existsSync(cli)) throw new Error(`${cli} is missing: run 'make build' (make test does it first)`);
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [cli, "boot", path, "--json", ...(consoleFile ? ["--keep-console", consoleFile] : [])], {
       stdio: ["ignore", "pipe", "pipe"],

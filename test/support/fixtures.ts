@@ -11,18 +11,17 @@ export interface Fixtures {
 
 let cached: Fixtures | undefined;
 
+/** Runs a fixture builder script; it prints its output directory last, or says on stderr what is missing. */
+export function runBuilder(script: string, args: string[] = []): { dir: string | null; reason?: string } {
+  const r = spawnSync("bash", [script, ...args], { encoding: "utf8", maxBuffer: 64 * 1024 * 1024, stdio: ["ignore", "pipe", "pipe"] });
+  const dir = r.status === 0 ? r.stdout.trim().split("\n").pop()! : null;
+  const lines = (r.stderr ?? "").trim().split("\n");
+  return { dir, reason: dir ? undefined : (lines.filter((l) => /missing|needs|failed/.test(l)).pop() ?? lines.pop()) };
+}
+
 export function fixtures(): Fixtures {
   if (cached) return cached;
-  const script = join(__dirname, "..", "fixtures", "build.sh");
-  const r = spawnSync("bash", [script], { encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
-  const dir = r.status === 0 ? r.stdout.trim().split("\n").pop()! : null;
-  const reason = dir
-    ? undefined
-    : (r.stderr
-        .trim()
-        .split("\n")
-        .filter((l) => /missing|failed/.test(l))
-        .pop() ?? r.stderr.trim().split("\n").pop());
+  const { dir, reason } = runBuilder(join(__dirname, "..", "fixtures", "build.sh"));
   cached = { dir, reason, path: (name) => join(dir ?? "/nonexistent", name) };
   return cached;
 }

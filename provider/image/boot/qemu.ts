@@ -41,6 +41,9 @@ function probeSector(): Buffer {
 
 const PROBE_EXIT = 67;
 
+/** No default devices, no user config files, no window: every device a guest has is named on the command line. */
+const HEADLESS = ["-nodefaults", "-no-user-config", "-display", "none"];
+
 /** Runs the probe guest under `accel`; true only when the guest really ran (QEMU exited with the probe's code). */
 async function probe(qemu: string, accel: Accelerator, dir: string, timeoutMs: number): Promise<{ ok: boolean; why: string }> {
   const img = join(dir, "accel-probe.img");
@@ -48,23 +51,7 @@ async function probe(qemu: string, accel: Accelerator, dir: string, timeoutMs: n
   return new Promise((resolve) => {
     const child = spawn(
       qemu,
-      [
-        "-accel",
-        accel,
-        "-nodefaults",
-        // Only the image's disk is a boot device, so a disk without boot code ends in "No bootable device".
-        "-boot",
-        "strict=on",
-        "-no-user-config",
-        "-display",
-        "none",
-        "-m",
-        "16",
-        "-device",
-        "isa-debug-exit,iobase=0xf4,iosize=0x04",
-        "-drive",
-        `file=${img},format=raw,if=ide`,
-      ],
+      ["-accel", accel, ...HEADLESS, "-m", "16", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04", "-drive", `file=${img},format=raw,if=ide`],
       { stdio: ["ignore", "ignore", "pipe"] },
     );
     let stderr = "";
@@ -155,13 +142,10 @@ export function qemuArgs(p: QemuPlan): string[] {
     String(p.cpus),
     "-m",
     String(p.memoryMiB),
-    "-nodefaults",
+    ...HEADLESS,
     // Only the image's disk is a boot device, so a disk without boot code ends in "No bootable device".
     "-boot",
     "strict=on",
-    "-no-user-config",
-    "-display",
-    "none",
     "-smbios",
     `type=1,manufacturer=DigitalOcean,product=Droplet,serial=${p.serial}`,
     "-drive",
