@@ -100,7 +100,7 @@ function matchesFirstNic(name: string, classicNames: boolean): "yes" | "maybe" |
   const test = (n: string) => {
     if (n === "*" || n === "e*") return "yes";
     if (classicNames) return n === "eth0" || n === "eth*" ? "yes" : "no";
-    if (/^en[*]?$|^en\*$/.test(n) || n === "ens*" || n === "enp*") return "yes";
+    if (["en*", "ens*", "enp*"].includes(n)) return "yes";
     if (/^en[sopx]/.test(n)) return "maybe"; // a predictable name: right only for the slot the Droplet's NIC sits in
     return "no";
   };
