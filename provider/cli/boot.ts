@@ -8,7 +8,7 @@ export function renderBoot(r: BootReport): string {
   const rows = r.stages.map((s) => [STATUS[s.status](s.status.padEnd(7)), s.stage, s.at !== undefined ? `${s.at.toFixed(1)} s` : "", s.message]);
   const out = [
     c.bold(r.file),
-    `  booted with ${r.accelerator}${r.acceleratorNote ? ` (${r.acceleratorNote})` : ""} as a Droplet: config drive config-2, metadata service, DHCP`,
+    `  booted as a Droplet (config drive config-2, metadata service, DHCP) under ${r.accelerator}${r.acceleratorNote ? ` (${r.acceleratorNote})` : ""}`,
     table(rows),
   ];
   out.push(
@@ -16,7 +16,14 @@ export function renderBoot(r: BootReport): string {
     `  user ${r.user}; hostname given ${r.hostname.given}${r.hostname.reported ? `, reported ${r.hostname.reported}` : ""}; datasource ${r.datasource ?? "unknown"}`,
   );
   if (r.metadataRequests.length) out.push(`  metadata service requests: ${[...new Set(r.metadataRequests)].join(", ")}`);
-  for (const x of r.remote) out.push(`  $ ${x.command}`, ...(x.stdout || x.stderr).split("\n").map((l) => `    ${l}`));
+  for (const x of r.remote)
+    out.push(
+      `  $ ${x.command}`,
+      ...(x.stdout || x.stderr)
+        .split("\n")
+        .filter((l) => !/^\.+$/.test(l)) // cloud-init status --wait prints a dot a second while it waits
+        .map((l) => `    ${l}`),
+    );
   const failed = r.stages.find((s) => s.stage === r.failedStage);
   if (failed) {
     out.push("", `${c.red("fail")} ${c.bold(failed.stage)}: ${failed.message}`);

@@ -216,7 +216,11 @@ async function boot(
 
     const note = (stage: Stage, status: "pass" | "fail" | "seen", message: string, line?: string) => {
       const st = states.get(stage)!;
-      if (line !== undefined && st.evidence.length < 12) st.evidence.push(line);
+      if (line !== undefined) {
+        // The first lines a stage printed and its most recent ones: a failure comes last, after menus and banners.
+        st.evidence.push(line.length > 240 ? `${line.slice(0, 239)}…` : line);
+        if (st.evidence.length > 12) st.evidence.splice(4, 1);
+      }
       if (!st.messages.includes(message)) {
         st.messages.push(message);
         progress(`${elapsed().toFixed(1).padStart(6)} s  ${stage}: ${message}`);
@@ -251,17 +255,21 @@ async function boot(
         server.listen(path, () => resolve());
       });
     };
-    let serialBuf = "";
+    // Lines are split on bytes and decoded as UTF-8 each, so GRUB's box drawing and systemd's bullets read right.
+    let serialBuf = Buffer.alloc(0);
     await listen(files.serial, (d) => {
       consoleFile?.write(d);
-      serialBuf += d.toString("latin1");
-      const parts = serialBuf.split("\n");
-      serialBuf = parts.pop()!;
-      for (const p of parts) onLine(p);
+      serialBuf = Buffer.concat([serialBuf, d]);
+      let nl: number;
+      while ((nl = serialBuf.indexOf(0x0a)) >= 0) {
+        onLine(serialBuf.subarray(0, nl).toString("utf8"));
+        serialBuf = serialBuf.subarray(nl + 1);
+      }
       // GRUB and getty leave prompts without a newline; a console that never sends one is cut at 64 KiB.
-      if (/(login: ?|grub> ?|grub rescue> ?)$/.test(serialBuf) || serialBuf.length > 65536) {
-        onLine(serialBuf);
-        serialBuf = "";
+      const pending = serialBuf.toString("utf8");
+      if (/(login: ?|grub> ?|grub rescue> ?)$/.test(pending) || serialBuf.length > 65536) {
+        onLine(pending);
+        serialBuf = Buffer.alloc(0);
       }
     });
     let firmwareBuf = "";

@@ -91,7 +91,7 @@ export async function chooseAccelerator(qemu: string, dir: string, wanted: "auto
     });
   const tcg = await probe(qemu, "tcg", dir, 30_000);
   if (!tcg.ok) throw new ImageError(`QEMU cannot start a guest at all: ${tcg.why}`, { fix: INSTALL, code: "qemu-broken" });
-  return { accel: "tcg", note: `KVM does not start guests here (${kvm.why}); using TCG` };
+  return { accel: "tcg", note: `KVM unavailable: ${kvm.why.replace(/^qemu-system-x86_64: /, "")}` };
 }
 
 export interface QemuPlan {

@@ -39,7 +39,7 @@ const RULES: Rule[] = [
     message: "the firmware found no boot code in the disk's MBR",
   })),
   rule(/No bootable device/, () => ({ stage: "boot-loader", status: "fail", fatal: true, message: "the firmware found no bootable device" })),
-  rule(/Booting from Hard Disk/, () => ({ stage: "firmware", status: "pass", message: "the firmware handed over to the disk's boot code" })),
+  rule(/Booting from Hard Disk/, () => ({ stage: "firmware", status: "pass", message: "SeaBIOS jumped to the disk's boot code" })),
   // GRUB.
   rule(/you need to load the kernel first/, () => ({
     stage: "boot-loader",
