@@ -218,7 +218,8 @@ async function boot(
       const st = states.get(stage)!;
       if (line !== undefined) {
         // The first lines a stage printed and its most recent ones: a failure comes last, after menus and banners.
-        st.evidence.push(line.length > 240 ? `${line.slice(0, 239)}…` : line);
+        const text = line.replace(/\s{3,}/g, "  ");
+        st.evidence.push(text.length > 240 ? `${text.slice(0, 239)}…` : text);
         if (st.evidence.length > 12) st.evidence.splice(4, 1);
       }
       if (!st.messages.includes(message)) {
@@ -543,7 +544,9 @@ function finish(o: Outcome): BootReport {
     } else if (s.status === "fail") {
       status = "fail";
       failedStage = stage;
-      message = s.failure ?? s.messages.filter((m) => !/^systemd started/.test(m)).pop() ?? "failed";
+      // What the stage itself reported (GRUB's error lines, say) explains the failure best, after the failure.
+      const reported = s.messages.filter((m) => / reported: /.test(m) && m !== s.failure);
+      message = [s.failure ?? s.messages.filter((m) => !/^systemd started/.test(m)).pop() ?? "failed", ...new Set(reported)].join("; ");
     } else if (s.status === "pass") {
       status = "pass";
       message = s.messages.join("; ") || "implied: a later stage was reached (nothing on the serial console for this one)";
