@@ -78,28 +78,33 @@ describeWithFixtures("ext2/3/4 reader agrees with debugfs", (fx) => {
   });
   afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
-  test.each(FILESYSTEMS)("$file", async ({ file, kind, blockSize, features }) => {
-    const src = await FileSource.open(fx.path(file));
-    try {
-      const fs = await Ext4.open(src, file);
-      expect(fs.info).toMatchObject({ kind, blockSize });
-      expect(fs.info.features).toEqual(expect.arrayContaining(features));
-      const compared = await compareWithDebugfs(fs, fx.path(file), scratch);
-      expect(compared).toBeGreaterThan(3000);
-      // The hashed directory, the deep extent tree and the symlink cases, checked by name as well.
-      expect((await fs.readdir("/many"))!.length).toBe(3000);
-      const sparse = (await fs.readFile("/sparse.bin", Number.MAX_SAFE_INTEGER))!;
-      expect(sparse.length).toBeGreaterThanOrEqual(199 * 196608 + 9); // mke2fs -d -O inline_data rounds this size down
-      expect(sparse.toString("latin1", 199 * 196608, 199 * 196608 + 9)).toBe("block 199");
-      expect((await fs.readFile("/links/fast-relative"))!.toString()).toBe("tiny\n");
-      expect((await fs.readFile("/links/absolute"))!.length).toBe(1500000);
-      expect((await fs.readdir("/links/to-dir/sub"))!.map((e) => e.name)).toContain("large.bin");
-      expect(await fs.readFile("/links/slow-dangling")).toBeNull();
-      await expect(fs.readFile("/links/loop-a")).rejects.toThrow(ImageError);
-    } finally {
-      await src.close();
-    }
-  });
+  test.each(FILESYSTEMS)(
+    "$file",
+    async ({ file, kind, blockSize, features }) => {
+      const src = await FileSource.open(fx.path(file));
+      try {
+        const fs = await Ext4.open(src, file);
+        expect(fs.info).toMatchObject({ kind, blockSize });
+        expect(fs.info.features).toEqual(expect.arrayContaining(features));
+        const compared = await compareWithDebugfs(fs, fx.path(file), scratch);
+        expect(compared).toBeGreaterThan(3000);
+        // The hashed directory, the deep extent tree and the symlink cases, checked by name as well.
+        expect((await fs.readdir("/many"))!.length).toBe(3000);
+        const sparse = (await fs.readFile("/sparse.bin", Number.MAX_SAFE_INTEGER))!;
+        expect(sparse.length).toBeGreaterThanOrEqual(199 * 196608 + 9); // mke2fs -d -O inline_data rounds this size down
+        expect(sparse.toString("latin1", 199 * 196608, 199 * 196608 + 9)).toBe("block 199");
+        expect((await fs.readFile("/links/fast-relative"))!.toString()).toBe("tiny\n");
+        expect((await fs.readFile("/links/absolute"))!.length).toBe(1500000);
+        expect((await fs.readdir("/links/to-dir/sub"))!.map((e) => e.name)).toContain("large.bin");
+        expect(await fs.readFile("/links/slow-dangling")).toBeNull();
+        await expect(fs.readFile("/links/loop-a")).rejects.toThrow(ImageError);
+      } finally {
+        await src.close();
+      }
+      // inline_data needs one `debugfs stat` per file (3,000 processes): about 100 s on a loaded 2-core machine.
+    },
+    300_000,
+  );
 
   test("the Debian root of a GPT disk image, read through the qcow2 reader", async () => {
     const image = await openImage(fx.path("good.qcow2"));
