@@ -197,12 +197,27 @@ export async function check(olds: Partial<CustomImageInputs>, news: Record<strin
   return { inputs: defined(inputs), failures };
 }
 
-/** Validation results keyed by content hash and skip list, so previews of an unchanged file do not read it again. */
+/** This package's version, from its package.json above this file (in the sources or in dist/). */
+async function ownVersion(): Promise<string> {
+  const { readFile } = await import("node:fs/promises");
+  const { dirname, join } = await import("node:path");
+  for (let d = __dirname, i = 0; i < 6; d = dirname(d), i++) {
+    const pkg = await readFile(join(d, "package.json"), "utf8").catch(() => null);
+    if (pkg && (JSON.parse(pkg) as { name?: string }).name === "do-image") return (JSON.parse(pkg) as { version: string }).version;
+  }
+  return "unknown";
+}
+
+/**
+ * Validation results keyed by content hash, skip list and the do-image version that judged them, so previews of an
+ * unchanged file do not read it again, and an upgrade (new checks, new rules) judges it afresh.
+ */
 async function cachedValidation(file: string, sha256: string, skip: string[]): Promise<ValidationReport> {
   const { readFile, writeFile, mkdir } = await import("node:fs/promises");
   const { dirname, join } = await import("node:path");
   const { hashCacheFile } = await import("../spaces");
-  const cacheFile = join(dirname(hashCacheFile()), "validation", `${sha256}-${[...skip].sort().join(",") || "none"}.json`);
+  const version = await ownVersion();
+  const cacheFile = join(dirname(hashCacheFile()), "validation", version, `${sha256}-${[...skip].sort().join(",") || "none"}.json`);
   try {
     return JSON.parse(await readFile(cacheFile, "utf8")) as ValidationReport;
   } catch {
