@@ -122,8 +122,8 @@ function parseExtlinux(text: string, path: string): { entries: BootEntry[]; defa
 
 /** Finds the boot loader config on any readable partition (root first) and the entry it boots by default. */
 export async function readBootConfig(guest: Guest): Promise<BootConfig | undefined> {
-  const parts = guest.partitions.filter((p): p is GuestPartition & { ext: Ext4 } => p.ext !== undefined);
-  if (guest.root) parts.sort((a) => (a === guest.root ? -1 : 1));
+  const readable = guest.partitions.filter((p): p is GuestPartition & { ext: Ext4 } => p.ext !== undefined);
+  const parts = guest.root ? [guest.root, ...readable.filter((p) => p !== guest.root)] : readable;
   for (const p of parts) {
     for (const path of GRUB_PATHS) {
       const buf = await p.ext.readFile(path);

@@ -210,6 +210,12 @@ export async function decideDatasources(guest: Guest, cfg: CloudConfig, boot: Bo
   const part = guest.root!.number;
   const cmdline = boot?.entry?.cmdline ?? "";
   const evidence: Evidence[] = [];
+  // Each datasource's check reads the image (seeds, labels, config) once, though ds-identify and cloud-init both ask.
+  const checked = new Map<string, Promise<Found | undefined>>();
+  const found = (name: string) => {
+    if (!checked.has(name)) checked.set(name, foundOnDroplet(name, guest, cfg, cmdline));
+    return checked.get(name)!;
+  };
   // The list as cloud-init's YAML reader sees it.
   const yamlSet = whereSet(cfg, "datasource_list");
   const yamlList = yamlSet && isSeq(yamlSet.node) ? (yamlSet.node.toJSON() as unknown[]).map(String) : undefined;
@@ -255,11 +261,11 @@ export async function decideDatasources(guest: Guest, cfg: CloudConfig, boot: Bo
       if (!forced) evidence.push({ text: `a list of one datasource (${order.join(", ")}) is used as it is` });
       forced = true;
     } else {
-      const found: string[] = [];
-      for (const d of order) if (await foundOnDroplet(d, guest, cfg, cmdline)) found.push(d);
-      if (found.length === 0 && policy.mode === "search" && policy.notfound === "disabled")
+      const present: string[] = [];
+      for (const d of order) if (await found(d)) present.push(d);
+      if (present.length === 0 && policy.mode === "search" && policy.notfound === "disabled")
         disabledWhy = `ds-identify finds none of [ ${order.join(", ")} ] on a Droplet, so it disables cloud-init for the boot`;
-      order = [...found, "None"];
+      order = [...present, "None"];
     }
   } else {
     order = configured?.list ?? BUILTIN_DATASOURCES;
@@ -270,7 +276,7 @@ export async function decideDatasources(guest: Guest, cfg: CloudConfig, boot: Bo
   let used: Found | undefined;
   for (const d of order) {
     if (d === "None") break;
-    const f = await foundOnDroplet(d, guest, cfg, cmdline);
+    const f = await found(d);
     if (f) {
       used = f;
       break;
