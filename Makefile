@@ -47,7 +47,7 @@ sample: fixtures ## refresh the committed sample images in examples/images from 
 	cp "$$(bash test/fixtures/build.sh 2>/dev/null)/good-gpt.raw.bz2" examples/images/debian-12-sample.raw.bz2
 
 demo: build ## the whole job on the sample image against a local DigitalOcean: validate, preview, up, destroy
-	node dist/test/demo.js
+	node dist/tools/local-do/demo.js
 
 bench: build ## benchmarks against reference tools, printed as ratios
 	node dist/bench/run.js

@@ -1,11 +1,87 @@
-// Lint rules: typescript-eslint's recommended set on the TypeScript sources.
+// Lint rules: typescript-eslint's recommended set, and the architecture's boundaries (see ARCHITECTURE.md), enforced
+// on static imports, dynamic import() and require() alike.
 import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
-export default tseslint.config({ ignores: ["dist/", "node_modules/", "coverage/", "*.config.js"] }, js.configs.recommended, ...tseslint.configs.recommended, {
-  rules: {
-    "@typescript-eslint/no-explicit-any": "error",
-    "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_" }],
-    "no-console": "off",
+/** Forbids imports whose specifier matches `pattern` in `files`, however they are written. */
+function boundary(name, files, pattern, message, ignores = []) {
+  const regex = pattern.source;
+  return {
+    name: `boundary: ${name}`,
+    files,
+    ignores,
+    rules: {
+      "no-restricted-imports": ["error", { patterns: [{ regex, message }] }],
+      "no-restricted-syntax": [
+        "error",
+        { selector: `ImportExpression[source.value=/${regex}/]`, message },
+        { selector: `CallExpression[callee.name='require'][arguments.0.value=/${regex}/]`, message },
+        { selector: `TSImportType[argument.literal.value=/${regex}/]`, message },
+      ],
+    },
+  };
+}
+
+const any = (...patterns) => new RegExp(patterns.map((p) => `(?:${p.source})`).join("|"));
+const FACES = /(^|\/)(pulumi|cdktf|cli)(\/|$)|^@pulumi\/|^cdktf$|^@cdktf\/|^constructs$/;
+const DEV = /(^|\/)(test|tools|bench)(\/|$)/;
+
+export default tseslint.config(
+  { ignores: ["dist/", "node_modules/", "coverage/", "*.config.js", "examples/cdktf/cdktf.out/"] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      "@typescript-eslint/no-explicit-any": "error",
+      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_" }],
+      "no-console": "off",
+    },
   },
-});
+  // One block per folder (a later block's rule replaces an earlier one's), each listing everything that folder may not import.
+  boundary(
+    "product code never imports tests, benchmarks or the local tools",
+    ["provider/*.ts"],
+    DEV,
+    "product code must not depend on test/, bench/ or tools/",
+  ),
+  boundary(
+    "image/ reads and judges images: it imports nothing of ours but the error model",
+    ["provider/image/**/*.ts"],
+    any(/^\.\.?\/(\.\.\/)*(digitalocean|spaces|publish|pulumi|cdktf|cli)(\/|$)|^@aws-sdk\//, FACES, DEV),
+    "image/ imports nothing of ours but errors/: not the network side, a face, tests or tools",
+  ),
+  boundary("errors/ is a leaf", ["provider/errors/**/*.ts"], /^\./, "the error model imports nothing"),
+  boundary(
+    "digitalocean/ is a pure API client",
+    ["provider/digitalocean/**/*.ts"],
+    any(/^\.\.\/(spaces|publish|image)(\/|$)/, FACES, DEV),
+    "the API client knows nothing of uploads, images, the pipeline, the faces, tests or tools",
+  ),
+  boundary(
+    "spaces/ is a pure uploader",
+    ["provider/spaces/**/*.ts"],
+    any(/^\.\.\/(digitalocean|publish|image)(\/|$)/, FACES, DEV),
+    "the uploader knows nothing of the API, images, the pipeline, the faces, tests or tools",
+  ),
+  boundary("publish/ is the core pipeline", ["provider/publish/**/*.ts"], any(FACES, DEV), "the core never imports a face, tests or tools"),
+  boundary(
+    "the Pulumi face",
+    ["provider/pulumi/**/*.ts"],
+    any(/(^|\/)(cdktf|cli)(\/|$)|^cdktf$|^@cdktf\//, DEV),
+    "faces never import each other, tests or tools",
+  ),
+  boundary("the CDKTF face", ["provider/cdktf/**/*.ts"], any(/(^|\/)(pulumi|cli)(\/|$)|^@pulumi\//, DEV), "faces never import each other, tests or tools"),
+  boundary(
+    "the CLI",
+    ["provider/cli/**/*.ts"],
+    any(/(^|\/)(pulumi|cdktf)(\/|$)|^@pulumi\/|^cdktf$|^@cdktf\//, DEV),
+    "faces never import each other, tests or tools",
+  ),
+  boundary(
+    "benchmarks use the package and the local tools only",
+    ["bench/**/*.ts"],
+    /^\.\.\/(provider|test)(\/|$)/,
+    'import "do-image" (or do-image/pulumi) and tools/local-do instead',
+  ),
+  boundary("the local tools use the package by name", ["tools/**/*.ts"], /(^|\/)provider(\/|$)|(^|\/)test(\/|$)/, 'import "do-image", as a user would'),
+);

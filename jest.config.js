@@ -5,6 +5,12 @@ module.exports = {
   roots: ["<rootDir>/test"],
   testMatch: ["**/*.test.ts"],
   transform: { "^.+\\.ts$": ["ts-jest", { tsconfig: "tsconfig.json", diagnostics: { warnOnly: false } }] },
+  // The local tools import the package by name, as a user's program does; under ts-jest that name is the sources.
+  moduleNameMapper: {
+    "^do-image$": "<rootDir>/provider/index.ts",
+    "^do-image/pulumi$": "<rootDir>/provider/pulumi/index.ts",
+    "^do-image/cdktf$": "<rootDir>/provider/cdktf/index.ts",
+  },
   testTimeout: 120000,
   maxWorkers: 2,
 };

@@ -2,7 +2,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { openImage } from "../provider/image";
+import { openImage } from "do-image";
 import { largeQcow2, timeAsync, timeCommand, type Result } from "./support";
 
 const cli = join(__dirname, "..", "provider", "cli", "main.js");

@@ -1,8 +1,8 @@
 // Benchmarks of the Pulumi provider through Pulumi's own host: adding 4 regions vs one transfer time, and check + diff cost.
 import { join } from "node:path";
-import { CustomImage } from "../provider/pulumi";
-import { startLocalDigitalOcean } from "../test/emulator";
-import { serializeWithMocks, startProviderHost } from "../test/support/pulumi-host";
+import { CustomImage } from "do-image/pulumi";
+import { startLocalDigitalOcean } from "../tools/local-do/emulator";
+import { serializeWithMocks, startProviderHost } from "../tools/local-do/pulumi-host";
 import { largeQcow2, median, type Result } from "./support";
 
 const SAMPLE = join(__dirname, "..", "..", "examples", "images", "debian-12-sample.qcow2");

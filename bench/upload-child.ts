@@ -1,5 +1,5 @@
-// Runs one upload in its own process so its peak RSS can be measured: prints { seconds, hashSeconds, maxRssMB }.
-import { sha256File, uploadImage } from "../provider/spaces";
+// Runs one upload in its own process (hash, then the object under its content key, as push does) so its peak RSS can be measured: prints { seconds, hashSeconds, maxRssMB }.
+import { objectKey, sha256File, uploadObject } from "do-image";
 
 async function main(): Promise<void> {
   const [file, what] = process.argv.slice(2);
@@ -7,9 +7,11 @@ async function main(): Promise<void> {
   let partsDone = 0n;
   if (what === "hash") await sha256File(file);
   else {
-    await uploadImage(file, {
+    const { sha256 } = await sha256File(file);
+    await uploadObject(file, {
       bucket: process.env.SPACES_BUCKET!,
-      keyPrefix: `bench-${Date.now()}`,
+      key: objectKey(sha256, file, `bench-${Date.now()}`),
+      sha256,
       onProgress: (p) => {
         if (p.phase === "upload" && p.bytes === p.total && partsDone === 0n) partsDone = process.hrtime.bigint();
       },

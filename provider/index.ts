@@ -1,5 +1,46 @@
-// The package's main entry: the Pulumi resources, and the core for scripts (image reading, the API client, uploads).
-export * from "./pulumi";
+// The core entry ("do-image"): read, judge and boot a disk image, and publish it. Loads no Pulumi and no CDKTF:
+// the resources are in "do-image/pulumi" and the constructs in "do-image/cdktf".
+import type * as PulumiFace from "./pulumi";
+import type * as Boot from "./image/boot";
+
+export * from "./errors";
 export * from "./image";
-export { DigitalOceanClient, DigitalOceanError, publishImage, addRegions, type PublishOptions, type PublishResult } from "./digitalocean";
-export { uploadImage, deleteImageObject, type UploadOptions, type UploadResult } from "./spaces";
+export * from "./publish";
+export * from "./digitalocean";
+export * from "./spaces";
+export type { BootOptions, BootReport, BootVerdict, RunningGuest, StageReport, StageStatus } from "./image/boot";
+
+/** Boots an image in QEMU as DigitalOcean starts a Droplet and reports each stage (loaded on first use: it brings SSH). */
+export async function bootImage(...args: Parameters<typeof Boot.bootImage>): ReturnType<typeof Boot.bootImage> {
+  return (await import("./image/boot")).bootImage(...args);
+}
+
+/** Boots an image and keeps the guest running once it works (loaded on first use). */
+export async function startGuest(...args: Parameters<typeof Boot.startGuest>): ReturnType<typeof Boot.startGuest> {
+  return (await import("./image/boot")).startGuest(...args);
+}
+
+// do-image 0.2 exported the Pulumi resources from the root. They still resolve here, loaded on first use with a
+// one-time warning, for one release: import them from "do-image/pulumi".
+/** @deprecated import from "do-image/pulumi"; this re-export goes in 0.4. */
+export declare const CustomImage: typeof PulumiFace.CustomImage;
+export type CustomImage = PulumiFace.CustomImage;
+/** @deprecated import from "do-image/pulumi"; this re-export goes in 0.4. */
+export declare const ImageDroplet: typeof PulumiFace.ImageDroplet;
+export type ImageDroplet = PulumiFace.ImageDroplet;
+export type { CustomImageArgs, CustomImageSpacesArgs, ImageDropletArgs } from "./pulumi";
+
+let warned = false;
+for (const name of ["CustomImage", "ImageDroplet"] as const) {
+  Object.defineProperty(exports, name, {
+    enumerable: false,
+    get() {
+      if (!warned) {
+        warned = true;
+        process.emitWarning(`importing ${name} from "do-image" is deprecated: import it from "do-image/pulumi"`, "DeprecationWarning");
+      }
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      return (require("./pulumi") as typeof PulumiFace)[name];
+    },
+  });
+}

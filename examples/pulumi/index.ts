@@ -1,6 +1,6 @@
 // The example stack: one custom image in two regions and a Droplet from it in each, in the right order.
 import * as pulumi from "@pulumi/pulumi";
-import { CustomImage, ImageDroplet } from "do-image";
+import { CustomImage, ImageDroplet } from "do-image/pulumi";
 
 const config = new pulumi.Config();
 const regions = config.getObject<string[]>("regions") ?? ["nyc3", "sfo3"];

@@ -7,8 +7,10 @@ import { Droplet } from "@cdktf/provider-digitalocean/lib/droplet";
 import { SpacesBucketObject } from "@cdktf/provider-digitalocean/lib/spaces-bucket-object";
 import { Annotations, Fn } from "cdktf";
 import { Construct } from "constructs";
-import type { ValidationReport } from "../image";
-import { objectKey, sha256FileSync } from "../spaces";
+import { UsageError } from "../errors";
+import { failureLines, type ValidationReport } from "../image";
+import { checkInputs, objectKey, spacesRegionFor } from "../publish";
+import { publicObjectUrl, sha256FileSync, spacesLocation } from "../spaces";
 
 export interface CustomImageConfig {
   /** The local image file (raw, qcow2, VMDK, VDI or VHDX, optionally gzip or bzip2). */
@@ -17,7 +19,7 @@ export interface CustomImageConfig {
   readonly regions: string[];
   /** The Spaces bucket the image is uploaded to. */
   readonly bucket: string;
-  /** The bucket's region. @default the first of regions */
+  /** The bucket's region. @default $SPACES_REGION, else the first of regions */
   readonly spacesRegion?: string;
   /** @default the construct id */
   readonly name?: string;
@@ -43,7 +45,7 @@ export function validateForSynth(file: string, skip: string[] = []): ValidationR
   try {
     return JSON.parse(r.stdout) as ValidationReport;
   } catch {
-    throw new Error(`do-image validate could not run on ${file}: ${r.stderr || r.error?.message}`);
+    throw new UsageError(`do-image validate could not run on ${file}: ${r.stderr || r.error?.message}`, "run do-image validate on the file to see why");
   }
 }
 
@@ -62,10 +64,21 @@ export class CustomImage extends Construct {
   constructor(scope: Construct, id: string, config: CustomImageConfig) {
     super(scope, id);
     const file = resolve(config.file);
-    if (!existsSync(file)) throw new Error(`CustomImage ${id}: file ${config.file} does not exist`);
-    if (config.regions.length === 0) throw new Error(`CustomImage ${id}: regions must list at least one region`);
-    this.regions = [...new Set(config.regions)];
-    const spacesRegion = config.spacesRegion ?? this.regions[0];
+    const { inputs, problems } = checkInputs({
+      file,
+      name: config.name ?? id,
+      regions: config.regions,
+      distribution: config.distribution,
+      description: config.description,
+      tags: config.tags,
+      spaces: { bucket: config.bucket, region: config.spacesRegion, keyPrefix: config.keyPrefix, access: "public-read" },
+      validation: config.validation?.enabled === false ? false : { skip: config.validation?.skip },
+    });
+    if (problems.length > 0)
+      throw new UsageError(`CustomImage ${id}: ${problems.map((p) => `${p.field}: ${p.reason}`).join("; ")}`, "correct the construct's config");
+    if (!existsSync(file)) throw new UsageError(`CustomImage ${id}: file ${config.file} does not exist`, "give the path of a disk image file", "file");
+    this.regions = inputs.regions;
+    const spacesRegion = spacesRegionFor(config.spacesRegion, this.regions[0]);
     this.sha256 = sha256FileSync(file);
     this.objectKey = objectKey(this.sha256, basename(file), config.keyPrefix);
     this.object = new SpacesBucketObject(this, "object", {
@@ -79,7 +92,7 @@ export class CustomImage extends Construct {
     });
     this.image = new DoCustomImage(this, "image", {
       name: config.name ?? id,
-      url: `https://${config.bucket}.${spacesRegion}.digitaloceanspaces.com/${this.objectKey}`,
+      url: publicObjectUrl(spacesLocation({ region: spacesRegion }).endpoint, config.bucket, this.objectKey),
       regions: this.regions,
       description: config.description,
       distribution: config.distribution ?? "Unknown",
@@ -93,7 +106,7 @@ export class CustomImage extends Construct {
           const report = validateForSynth(file, skip);
           for (const c of report.checks.filter((x) => x.status === "warn"))
             Annotations.of(this).addWarning(`${c.id}: ${c.message}${c.fix ? ` (fix: ${c.fix})` : ""}`);
-          return report.checks.filter((x) => x.status === "fail").map((c) => `${config.file}: ${c.id}: ${c.message}. Fix: ${c.fix}`);
+          return failureLines(report).map((line) => `${config.file}: ${line}`);
         },
       });
     }

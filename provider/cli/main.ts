@@ -2,40 +2,30 @@
 // The `do-image` command line: a thin face that turns arguments into core calls and results into output and exit codes.
 // The AWS SDK warns on Node 20 at every start that its 2027 releases will need Node 22; the README says so once instead.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
-import { Command } from "commander";
-import { ImageError, inspectImage, unreadable, validateImage } from "../image";
+import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
+import { DoImageError, EXIT, UsageError, errorJson, exitCodeOf } from "../errors";
+import { CHECK_IDS } from "../image/checks/types";
 import { colour as c } from "./format";
-import { renderInspect } from "./inspect";
-import { renderValidate } from "./validate";
+import type { TokenFlags } from "./settings";
 
-/** Exit codes shared by every command: 0 fine, 1 the image has a failing finding, 2 the file could not be read. */
-export const EXIT = { ok: 0, failed: 1, unreadable: 2 } as const;
-
-function errorJson(file: string, err: unknown) {
-  if (err instanceof ImageError) return { file, error: { code: err.code, message: err.message, fix: err.fix, offset: err.offset } };
-  return { file, error: { code: "internal", message: String((err as Error)?.message ?? err), fix: "report this as a bug with the command you ran" } };
+/** Errors the user can act on are printed with their fix; anything else is a bug and keeps its stack. */
+function printError(err: unknown): void {
+  if (err instanceof DoImageError) process.stderr.write(`${c.red("error")} ${err.message}\n  ${c.bold("fix:")} ${err.fix}\n`);
+  else
+    process.stderr.write(
+      `${c.red("error")} ${(err as Error)?.stack ?? String(err)}\n  ${c.bold("fix:")} this is a bug in do-image: report it with the command you ran\n`,
+    );
 }
 
-/** Errors the user can act on are printed as a message; anything else is a bug and keeps its stack. */
-const EXPECTED_ERRORS = new Set([
-  "DigitalOceanError",
-  "SpacesError",
-  "PublishError",
-  "ValidationFailedError",
-  "MissingTokenError",
-  "MissingSpacesKeysError",
-  "ImportFailedError",
-  "WaitTimeoutError",
-  "InvalidArgumentError",
-]);
-
-function printError(err: unknown): void {
-  if (err instanceof ImageError) {
-    process.stderr.write(`${c.red("error")} ${err.message}\n  ${c.bold("fix:")} ${err.fix}\n`);
-  } else if (EXPECTED_ERRORS.has((err as Error)?.name)) {
-    process.stderr.write(`${c.red("error")} ${(err as Error).message}\n`);
-  } else {
-    process.stderr.write(`${c.red("error")} ${(err as Error)?.stack ?? String(err)}\n`);
+/** Runs a command body: its JSON result (when asked) to stdout, an error as text to stderr (and as JSON), the exit code. */
+async function run(json: boolean | undefined, body: () => Promise<unknown>, file?: string): Promise<void> {
+  try {
+    const out = await body();
+    if (json && out !== undefined) process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+  } catch (err) {
+    if (json) process.stdout.write(`${JSON.stringify({ ...(file !== undefined ? { file } : {}), error: errorJson(err) }, null, 2)}\n`);
+    printError(err);
+    process.exitCode = exitCodeOf(err);
   }
 }
 
@@ -47,19 +37,64 @@ const list = (v: string, prev: string[] = []) => [
     .filter(Boolean),
 ];
 
-async function run(json: boolean | undefined, body: () => Promise<unknown>): Promise<void> {
-  try {
-    const out = await body();
-    if (json && out !== undefined) process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
-  } catch (err) {
-    if (json) process.stdout.write(`${JSON.stringify(errorJson("", err), null, 2)}\n`);
-    printError(err);
-    process.exitCode = err instanceof ImageError ? EXIT.unreadable : EXIT.failed;
-  }
+function checkIds(v: string, prev: string[] = []): string[] {
+  const ids = list(v, prev);
+  const bad = ids.filter((id) => !(CHECK_IDS as readonly string[]).includes(id));
+  if (bad.length) throw new InvalidArgumentError(`${bad.map((b) => `"${b}"`).join(", ")} is not a check id (${CHECK_IDS.join(", ")})`);
+  return ids;
+}
+
+function imageId(v: string): number {
+  if (!/^[1-9]\d{0,15}$/.test(v)) throw new InvalidArgumentError(`"${v}" is not an image id (a positive whole number; do-image ls lists them)`);
+  return Number(v);
+}
+
+function positive(v: string): number {
+  const n = Number(v);
+  if (!(n > 0) || !Number.isFinite(n)) throw new InvalidArgumentError(`"${v}" is not a positive number`);
+  return n;
+}
+
+/** The flags `push` takes, by the publish input each one sets, so an input problem names the flag to change. */
+const PUSH_FLAGS: Record<string, string> = {
+  file: "<file>",
+  regions: "--region/--regions",
+  importRegion: "--region",
+  name: "--name",
+  distribution: "--distribution",
+  tags: "--tag",
+  "spaces.bucket": "--bucket (or $SPACES_BUCKET)",
+  "spaces.region": "--spaces-region",
+  "timeouts.import": "--import-timeout",
+  "timeouts.transfer": "--import-timeout",
+  "validation.skip": "--skip",
+};
+const flagFor = (field: string) => PUSH_FLAGS[field.replace(/\[\d+\]$/, "")] ?? field;
+
+async function client(flags: TokenFlags) {
+  const [{ DigitalOceanClient }, { apiSettings }] = await Promise.all([import("../digitalocean"), import("./settings")]);
+  return new DigitalOceanClient(apiSettings(flags));
+}
+
+/** Ctrl-C during a long command: say how to carry on, and exit as a shell expects (128 + SIGINT). */
+function onInterrupt(what: string): () => void {
+  const handler = () => {
+    process.stderr.write(`\n${c.yellow("interrupted")}: ${what}\n`);
+    process.exit(130);
+  };
+  process.once("SIGINT", handler);
+  return () => process.off("SIGINT", handler);
 }
 
 export function buildProgram(): Command {
-  const program = new Command("do-image").description("Validate, upload and import Linux disk images as DigitalOcean custom images").showHelpAfterError();
+  const program = new Command("do-image")
+    .description("Validate, boot, upload and import Linux disk images as DigitalOcean custom images")
+    .version(ownVersionSync(), "-v, --version", "print the version")
+    .addOption(new Option("-t, --access-token <token>", "DigitalOcean API token (default: $DIGITALOCEAN_TOKEN, else doctl's saved context)"))
+    .addOption(new Option("--context <name>", "doctl auth context whose token to use"))
+    .addOption(new Option("--api-url <url>", "API endpoint (default: $DIGITALOCEAN_API_URL, else https://api.digitalocean.com)").env("DIGITALOCEAN_API_URL"))
+    .showHelpAfterError("(do-image help <command> shows its flags)")
+    .exitOverride();
 
   program
     .command("inspect")
@@ -67,27 +102,36 @@ export function buildProgram(): Command {
     .argument("<file>", "disk image: raw, qcow2, VMDK, VDI or VHDX, optionally gzip- or bzip2-compressed")
     .option("--json", "print a JSON report")
     .action(async (file: string, opts: { json?: boolean }) => {
-      try {
-        const report = await inspectImage(file);
-        process.stdout.write(`${opts.json ? JSON.stringify(report, null, 2) : renderInspect(report)}\n`);
-        process.exitCode = report.findings.some((f) => f.severity === "error") ? EXIT.failed : EXIT.ok;
-      } catch (err) {
-        if (opts.json) process.stdout.write(`${JSON.stringify(errorJson(file, err), null, 2)}\n`);
-        else printError(err);
-        process.exitCode = EXIT.unreadable;
-      }
+      const [{ inspectImage }, { renderInspect }] = await Promise.all([import("../image/inspect"), import("./inspect")]);
+      await run(
+        opts.json,
+        async () => {
+          const report = await inspectImage(file);
+          if (!opts.json) process.stdout.write(`${renderInspect(report)}\n`);
+          process.exitCode = report.findings.some((f) => f.severity === "error") ? EXIT.refused : EXIT.ok;
+          return report;
+        },
+        file,
+      );
     });
 
   program
     .command("validate")
-    .description("judge every DigitalOcean requirement locally: format, size, partitions, filesystem, cloud-init, datasources, sshd")
+    .description("judge every DigitalOcean requirement locally: format, size, partitions, filesystem, cloud-init, datasources, sshd, boot")
     .argument("<file>", "disk image: raw, qcow2, VMDK, VDI or VHDX, optionally gzip- or bzip2-compressed")
     .option("--json", 'print the JSON report: { "file", "ok", "checks": [ { "id", "status", "message", "evidence", "fix" } ] }')
-    .option("--skip <ids>", "comma-separated check ids whose failures count as warnings", (v: string) => v.split(",").map((x) => x.trim()))
+    .option("--skip <ids>", "comma-separated check ids whose failures count as warnings", checkIds)
     .action(async (file: string, opts: { json?: boolean; skip?: string[] }) => {
-      const report = await validateImage(file, { skip: opts.skip });
-      process.stdout.write(`${opts.json ? JSON.stringify(report, null, 2) : renderValidate(report)}\n`);
-      process.exitCode = unreadable(report) ? EXIT.unreadable : report.ok ? EXIT.ok : EXIT.failed;
+      const [{ validateImage, unreadable }, { renderValidate }] = await Promise.all([import("../image/checks/validate"), import("./validate")]);
+      await run(
+        false,
+        async () => {
+          const report = await validateImage(file, { skip: opts.skip });
+          process.stdout.write(`${opts.json ? JSON.stringify(report, null, 2) : renderValidate(report)}\n`);
+          process.exitCode = unreadable(report) ? EXIT.unreadable : report.ok ? EXIT.ok : EXIT.refused;
+        },
+        file,
+      );
     });
 
   program
@@ -95,28 +139,28 @@ export function buildProgram(): Command {
     .description("boot the image locally in QEMU as DigitalOcean starts a Droplet, and log in over SSH")
     .argument("<file>", "disk image: raw, qcow2, VMDK, VDI or VHDX, optionally gzip- or bzip2-compressed")
     .option("--json", "print the JSON report")
-    .option("--timeout <seconds>", "seconds before an unfinished boot fails (default 600 under TCG, 240 under KVM)", (v) => Number(v))
+    .option("--timeout <seconds>", "seconds before an unfinished boot fails (default 600 under TCG, 240 under KVM)", positive)
     .option("--keep-console <file>", "write the whole serial console to this file")
-    .option("--accel <kvm|tcg|auto>", "accelerator: auto tries KVM and falls back to TCG", "auto")
-    .option("--memory <MiB>", "guest memory", (v) => Number(v), 1024)
+    .addOption(new Option("--accel <accel>", "accelerator: auto tries KVM and falls back to TCG").choices(["auto", "kvm", "tcg"]).default("auto"))
+    .option("--memory <MiB>", "guest memory", positive, 1024)
     .action(async (file: string, o: { json?: boolean; timeout?: number; keepConsole?: string; accel: "auto" | "kvm" | "tcg"; memory: number }) => {
-      const { bootImage } = await import("../image/boot");
-      const { renderBoot } = await import("./boot");
-      try {
-        const report = await bootImage(file, {
-          timeoutSeconds: o.timeout,
-          keepConsole: o.keepConsole,
-          accel: o.accel,
-          memoryMiB: o.memory,
-          onProgress: (m) => process.stderr.write(`${c.dim("boot")} ${m}\n`),
-        });
-        process.stdout.write(`${o.json ? JSON.stringify(report, null, 2) : renderBoot(report)}\n`);
-        process.exitCode = report.verdict === "works" ? EXIT.ok : EXIT.failed;
-      } catch (err) {
-        if (o.json) process.stdout.write(`${JSON.stringify(errorJson(file, err), null, 2)}\n`);
-        printError(err);
-        process.exitCode = EXIT.unreadable;
-      }
+      const [{ bootImage }, { renderBoot }] = await Promise.all([import("../image/boot"), import("./boot")]);
+      await run(
+        o.json,
+        async () => {
+          const report = await bootImage(file, {
+            timeoutSeconds: o.timeout,
+            keepConsole: o.keepConsole,
+            accel: o.accel,
+            memoryMiB: o.memory,
+            onProgress: (m) => process.stderr.write(`${c.dim("boot")} ${m}\n`),
+          });
+          if (!o.json) process.stdout.write(`${renderBoot(report)}\n`);
+          process.exitCode = report.verdict === "works" ? EXIT.ok : EXIT.refused;
+          return report;
+        },
+        file,
+      );
     });
 
   program
@@ -134,71 +178,81 @@ export function buildProgram(): Command {
     .option("--distribution <name>", "distribution shown in the control panel", "Unknown")
     .option("--description <text>", "image description")
     .option("--tag <tag>", "tag the image (repeatable, or comma-separated)", list, [])
-    .option("--skip <ids>", "checks whose failures count as warnings", list, [])
+    .option("--skip <ids>", "checks whose failures count as warnings", checkIds, [])
     .option("--force", "publish even when checks fail")
-    .option("--import-timeout <minutes>", "minutes to wait for the import and each transfer", (v) => Number(v), 60)
+    .option("--import-timeout <minutes>", "minutes to wait for the import and each transfer", positive, 60)
     .option("--json", "print the result as JSON")
-    .action(async (file: string, o: Record<string, unknown>) => {
-      const { publishImage, CHECK_IDS, contentMarker } = { ...(await import("../digitalocean")), ...(await import("../image")) };
-      const { sha256File } = await import("../spaces");
-      const { progressPrinter, imageJson, renderPushed } = await import("./push");
-      const bucket = (o.bucket as string) ?? process.env.SPACES_BUCKET;
-      if (!bucket) throw Object.assign(new Error("no Spaces bucket: pass --bucket or set SPACES_BUCKET"), { name: "InvalidArgumentError" });
+    .action(async (file: string, o: Record<string, unknown>, cmd: Command) => {
+      const [core, { progressPrinter, renderPushed }, { imageJson }, { apiSettings }] = await Promise.all([
+        import("../publish"),
+        import("./progress"),
+        import("./images"),
+        import("./settings"),
+      ]);
       const printer = progressPrinter();
-      await run(o.json as boolean, async () => {
-        try {
-          // The same bytes pushed again find the image they became instead of uploading and importing twice.
-          const marker = contentMarker((await sha256File(file)).sha256);
-          const r = await publishImage({
+      const stopInterrupt = onInterrupt("run the same command to resume: the parts already uploaded are kept, and an image already importing is found again");
+      await run(
+        o.json as boolean,
+        async () => {
+          const inputs = {
             file,
-            marker,
-            name:
-              (o.name as string) ??
-              file
-                .split("/")
-                .pop()!
-                .replace(/\.(gz|bz2)$/, ""),
+            name: (o.name as string) ?? core.imageNameFromFile(file),
             regions: [o.region as string, ...(o.regions as string[])],
+            importRegion: o.region as string,
             distribution: o.distribution as string,
             description: o.description as string | undefined,
             tags: o.tag as string[],
             spaces: {
-              bucket,
-              region: (o.spacesRegion as string) ?? process.env.SPACES_REGION ?? (o.region as string),
+              bucket: ((o.bucket as string) ?? process.env.SPACES_BUCKET)!,
+              region: o.spacesRegion as string | undefined,
               keyPrefix: o.keyPrefix as string,
-              access: o.public ? "public-read" : "presigned",
+              access: o.public ? ("public-read" as const) : ("presigned" as const),
               keepObject: Boolean(o.keepObject),
             },
             validation: { skip: o.force ? [...CHECK_IDS] : (o.skip as string[]) },
             timeouts: { import: o.importTimeout as number, transfer: o.importTimeout as number },
-            onEvent: printer.onEvent,
-          });
+          };
+          // Every bad flag is a usage error before anything is read, hashed or sent.
+          const { problems } = core.checkInputs(inputs);
+          if (problems.length > 0) throw core.inputError(problems, flagFor);
+          const r = await core.publishImage({ ...inputs, api: apiSettings(cmd.optsWithGlobals()), onEvent: printer.onEvent });
+          printer.stop();
           if (!o.json) process.stdout.write(`${renderPushed(r)}\n`);
           return {
             image: imageJson(r.image),
+            adopted: r.adopted,
             upload: r.upload
               ? { bucket: r.upload.bucket, key: r.upload.key, sha256: r.upload.sha256, reused: r.upload.reused, bytesUploaded: r.upload.bytesUploaded }
               : null,
             objectDeleted: r.objectDeleted,
           };
-        } finally {
-          printer.stop();
-        }
-      });
+        },
+        file,
+      );
+      printer.stop();
+      stopInterrupt();
     });
 
   program
     .command("ls")
     .description("list your custom images")
     .option("--tag <tag>", "only images with this tag")
+    .option("--format <columns>", `columns to show, comma-separated (default ${"ID,Name,Status,Regions,Distribution,Size"})`)
+    .option("--no-header", "leave out the header line")
     .option("--json", "print JSON")
-    .action(async (o: { tag?: string; json?: boolean }) => {
-      const { DigitalOceanClient } = await import("../digitalocean");
-      const { imageJson } = await import("./push");
+    .action(async (o: { tag?: string; json?: boolean; format?: string; header: boolean }, cmd: Command) => {
+      const { imageJson, renderImages, LS_COLUMNS, LS_DEFAULT_FORMAT } = await import("./images");
+      const columns = list(o.format ?? LS_DEFAULT_FORMAT);
+      const bad = columns.filter((k) => !LS_COLUMNS[k]);
+      if (bad.length) throw new UsageError(`--format: unknown column ${bad.join(", ")}`, `use any of ${Object.keys(LS_COLUMNS).join(", ")}`, "--format");
       await run(o.json, async () => {
         const images = [];
-        for await (const i of new DigitalOceanClient().images.list({ private: true, tagName: o.tag })) if (i.type === "custom") images.push(imageJson(i));
-        if (!o.json) for (const i of images) process.stdout.write(`${i.id}\t${i.status}\t${i.regions.join(",")}\t${i.name}\n`);
+        for await (const i of (await client(cmd.optsWithGlobals())).images.list({ private: true, tagName: o.tag }))
+          if (i.type === "custom") images.push(imageJson(i));
+        if (!o.json) {
+          const text = renderImages(images, columns, o.header);
+          if (text) process.stdout.write(`${text}\n`);
+        }
         return images;
       });
     });
@@ -208,16 +262,22 @@ export function buildProgram(): Command {
     .description("manage an image's regions")
     .command("add")
     .description("copy an image to more regions, in parallel, and wait")
-    .argument("<id>", "image id", (v) => Number(v))
+    .argument("<id>", "image id", imageId)
     .argument("<regions...>", "region slugs")
-    .option("--timeout <minutes>", "minutes to wait for each transfer", (v) => Number(v), 60)
+    .option("--timeout <minutes>", "minutes to wait for each transfer", positive, 60)
     .option("--json", "print JSON")
-    .action(async (id: number, regions: string[], o: { timeout: number; json?: boolean }) => {
-      const { DigitalOceanClient, addRegions } = await import("../digitalocean");
-      const { progressPrinter, imageJson } = await import("./push");
+    .action(async (id: number, regions: string[], o: { timeout: number; json?: boolean }, cmd: Command) => {
+      const [{ addRegions, REGION_SLUG }, { progressPrinter }, { imageJson }] = await Promise.all([
+        import("../publish"),
+        import("./progress"),
+        import("./images"),
+      ]);
+      const bad = regions.filter((r) => !REGION_SLUG.test(r));
+      if (bad.length) throw new UsageError(`${bad.join(", ")}: not a region slug`, "region slugs are three letters and a digit, e.g. nyc3", "<regions...>");
       const printer = progressPrinter();
       await run(o.json, async () => {
-        const image = await addRegions(new DigitalOceanClient(), id, regions, { timeoutMinutes: o.timeout, onEvent: printer.onEvent });
+        const image = await addRegions(await client(cmd.optsWithGlobals()), id, regions, { timeoutMinutes: o.timeout, onEvent: printer.onEvent });
+        printer.stop();
         if (!o.json) process.stdout.write(`${image.id}\t${image.regions.join(",")}\n`);
         return imageJson(image);
       });
@@ -226,29 +286,49 @@ export function buildProgram(): Command {
   program
     .command("rm")
     .description("delete a custom image (an image already gone is not an error)")
-    .argument("<id>", "image id", (v) => Number(v))
+    .argument("<id>", "image id", imageId)
     .option("--json", "print JSON")
-    .action(async (id: number, o: { json?: boolean }) => {
-      const { DigitalOceanClient, DigitalOceanError } = await import("../digitalocean");
+    .action(async (id: number, o: { json?: boolean }, cmd: Command) => {
+      const { deleteImage } = await import("../publish");
       await run(o.json, async () => {
-        try {
-          await new DigitalOceanClient().images.delete(id);
-        } catch (err) {
-          if (!(err instanceof DigitalOceanError && err.notFound)) throw err;
-        }
-        if (!o.json) process.stdout.write(`deleted ${id}\n`);
-        return { id, deleted: true };
+        const r = await deleteImage(await client(cmd.optsWithGlobals()), id);
+        if (!o.json) process.stdout.write(r.image === "deleted" ? `deleted image ${id}\n` : `image ${id} was already gone\n`);
+        return { id, result: r.image };
       });
     });
 
   return program;
 }
 
-if (require.main === module) {
-  buildProgram()
-    .parseAsync(process.argv)
-    .catch((err) => {
-      printError(err);
-      process.exitCode = EXIT.unreadable;
-    });
+/** The version from package.json, read without loading anything else: `--version` costs only Node's start. */
+function ownVersionSync(): string {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { readFileSync } = require("node:fs") as typeof import("node:fs");
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { dirname, join } = require("node:path") as typeof import("node:path");
+  for (let d = __dirname, i = 0; i < 6; d = dirname(d), i++) {
+    try {
+      const pkg = JSON.parse(readFileSync(join(d, "package.json"), "utf8")) as { name?: string; version?: string };
+      if (pkg.name === "do-image") return pkg.version ?? "unknown";
+    } catch {
+      // not here: look one folder up
+    }
+  }
+  return "unknown";
 }
+
+/** Runs the CLI: commander's own usage errors exit 64, help and --version 0, everything else by the error model. */
+export async function main(argv: string[] = process.argv): Promise<void> {
+  try {
+    await buildProgram().parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      process.exitCode = err.exitCode === 0 ? EXIT.ok : EXIT.usage;
+      return;
+    }
+    printError(err);
+    process.exitCode = exitCodeOf(err);
+  }
+}
+
+if (require.main === module) void main();

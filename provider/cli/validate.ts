@@ -1,12 +1,11 @@
 // `do-image validate`: prints a ValidationReport as a short table (coloured on a terminal) or as the JSON contract.
-import type { CheckStatus, Evidence, ValidationReport } from "../image";
+import { evidenceWhere, type CheckStatus, type Evidence, type ValidationReport } from "../image";
 import { colour as c, table } from "./format";
 
 const STATUS: Record<CheckStatus, (s: string) => string> = { pass: c.green, fail: c.red, warn: c.yellow, unknown: c.dim };
 
 export function evidenceText(e: Evidence): string {
-  const where = [e.partition !== undefined ? `partition ${e.partition}` : "", e.path ? `${e.path}${e.line ? `:${e.line}` : ""}` : ""].filter(Boolean).join(" ");
-  return [where, e.text].filter(Boolean).join(": ");
+  return [evidenceWhere(e), e.text].filter(Boolean).join(": ");
 }
 
 export function renderValidate(r: ValidationReport): string {

@@ -1,13 +1,11 @@
-// The DigitalOcean client: the services over one HttpClient.
+// The DigitalOcean client: the services do-image uses, over one HttpClient.
 import { HttpClient, type ClientOptions } from "./http";
-import { ActionsService, DropletsService, ImageActionsService, ImagesService, RegionsService, TagsService } from "./services";
+import { ImageActionsService, ImagesService, RegionsService, TagsService } from "./services";
 
 export class DigitalOceanClient {
   readonly http: HttpClient;
   readonly images: ImagesService;
   readonly imageActions: ImageActionsService;
-  readonly actions: ActionsService;
-  readonly droplets: DropletsService;
   readonly regions: RegionsService;
   readonly tags: TagsService;
 
@@ -15,8 +13,6 @@ export class DigitalOceanClient {
     this.http = new HttpClient(options);
     this.images = new ImagesService(this.http);
     this.imageActions = new ImageActionsService(this.http);
-    this.actions = new ActionsService(this.http);
-    this.droplets = new DropletsService(this.http);
     this.regions = new RegionsService(this.http);
     this.tags = new TagsService(this.http);
   }

@@ -1,4 +1,5 @@
 // Where the API is and which token to use: explicit settings first, then the environment, read at call time.
+import { DoImageError, EXIT } from "../errors";
 
 export const DEFAULT_API_URL = "https://api.digitalocean.com";
 
@@ -14,12 +15,13 @@ export interface ResolvedApiSettings {
   token: string;
 }
 
-export class MissingTokenError extends Error {
+export class MissingTokenError extends DoImageError {
   constructor() {
-    super(
-      "no DigitalOcean API token: set the stack config digitalocean:token (pulumi config set --secret digitalocean:token …) or the environment variable DIGITALOCEAN_TOKEN (DIGITALOCEAN_ACCESS_TOKEN also works)",
-    );
-    this.name = "MissingTokenError";
+    super("no DigitalOcean API token", {
+      code: "missing-token",
+      fix: "set DIGITALOCEAN_TOKEN (or DIGITALOCEAN_ACCESS_TOKEN); on the command line --access-token or doctl's saved context also work, in a Pulumi stack `pulumi config set --secret digitalocean:token …`",
+      exit: EXIT.usage,
+    });
   }
 }
 

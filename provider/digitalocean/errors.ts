@@ -1,4 +1,5 @@
 // Typed API errors carrying what DigitalOcean said and what we did; tokens never appear in them.
+import { DoImageError, EXIT } from "../errors";
 
 export interface ApiErrorDetails {
   status: number | null;
@@ -13,7 +14,19 @@ export interface ApiErrorDetails {
   cause?: unknown;
 }
 
-export class DigitalOceanError extends Error {
+/** What to do about a failed call, by what failed. */
+function fixFor(d: ApiErrorDetails): string {
+  if (d.status === null)
+    return `check the network and the API endpoint (${d.path.startsWith("http") ? new URL(d.path).host : "DIGITALOCEAN_API_URL, default api.digitalocean.com"}); the call was tried ${d.attempts} time(s)`;
+  if (d.status === 401) return "the token is wrong or revoked: create a new one under API → Tokens in the control panel";
+  if (d.status === 403) return "the token lacks a scope this needs: give it read and write access to images (and droplets, tags, regions)";
+  if (d.status === 404) return "check the id: the resource does not exist, or belongs to another team";
+  if (d.status === 429) return "DigitalOcean's rate limit held after every retry: wait a few minutes and run again";
+  if (d.status >= 500) return "DigitalOcean had a server error on every attempt: run again later, or check status.digitalocean.com";
+  return "correct what DigitalOcean's message names, then run again";
+}
+
+export class DigitalOceanError extends DoImageError {
   readonly status: number | null;
   readonly id: string;
   readonly apiMessage: string;
@@ -24,11 +37,11 @@ export class DigitalOceanError extends Error {
 
   constructor(d: ApiErrorDetails) {
     const what = d.status === null ? `network error: ${d.apiMessage}` : `${d.status} ${d.id}: ${d.apiMessage}`;
+    const unavailable = d.status === null || d.status === 429 || d.status >= 500;
     super(
       `DigitalOcean API ${d.method} ${d.path} failed: ${what}${d.requestId ? ` (request ${d.requestId})` : ""} after ${d.attempts} attempt${d.attempts === 1 ? "" : "s"}`,
-      d.cause === undefined ? undefined : { cause: d.cause },
+      { code: `api-${d.id.replace(/_/g, "-")}`, fix: fixFor(d), exit: unavailable ? EXIT.unavailable : EXIT.refused, cause: d.cause },
     );
-    this.name = "DigitalOceanError";
     this.status = d.status;
     this.id = d.id;
     this.apiMessage = d.apiMessage;
@@ -36,6 +49,10 @@ export class DigitalOceanError extends Error {
     this.method = d.method;
     this.path = d.path;
     this.attempts = d.attempts;
+  }
+
+  override details(): Record<string, unknown> {
+    return { status: this.status, requestId: this.requestId, attempts: this.attempts };
   }
 
   get notFound(): boolean {

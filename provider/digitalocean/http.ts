@@ -1,5 +1,5 @@
 // One request path for every call: rate limiting, retries by the policy, typed and redacted errors, pagination.
-import { scaledClock, type Clock } from "./clock";
+import { realClock, type Clock } from "./clock";
 import { resolveApiSettings, type ApiSettings, type ResolvedApiSettings } from "./config";
 import { DigitalOceanError, redact } from "./errors";
 import { RateLimiter, sharedLimiter } from "./limiter";
@@ -7,7 +7,9 @@ import { backoffMs, RETRY_DEFAULTS, retryAfterMs, type RetryPolicy } from "./ret
 
 export interface ClientOptions extends ApiSettings {
   retry?: Partial<RetryPolicy>;
-  /** Defaults to the limiter shared by the process (or a private one on a scaled clock). */
+  /** Where time comes from (waits, backoff, polling). @default the real clock */
+  clock?: Clock;
+  /** @default the limiter the process shares, or a private one when a clock is given */
   limiter?: RateLimiter;
   /** A log line per retry or wait; never contains the token. */
   log?: (line: string) => void;
@@ -54,8 +56,8 @@ export class HttpClient {
   constructor(options: ClientOptions = {}) {
     this.settings = resolveApiSettings(options);
     this.policy = { ...RETRY_DEFAULTS, ...options.retry };
-    this.clock = scaledClock(this.policy.timeScale);
-    this.limiter = options.limiter ?? (this.policy.timeScale === 1 ? sharedLimiter : new RateLimiter(undefined, this.clock));
+    this.clock = options.clock ?? realClock;
+    this.limiter = options.limiter ?? (this.clock === realClock ? sharedLimiter : new RateLimiter(undefined, this.clock));
     this.log = options.log ?? (() => undefined);
     this.userAgent = options.userAgent ?? "do-image";
   }

@@ -1,22 +1,10 @@
-// Public face of the DigitalOcean client.
+// Public face of digitalocean/: a pure API client (as godo is under the Terraform provider), one service per area.
 export { DigitalOceanClient } from "./client";
-export { HttpClient, type ClientOptions, type RequestOptions } from "./http";
+export { HttpClient, type ClientOptions, type RequestOptions, type ApiResponse } from "./http";
 export { resolveApiSettings, MissingTokenError, DEFAULT_API_URL, type ApiSettings } from "./config";
 export { DigitalOceanError, redact } from "./errors";
 export { RETRY_DEFAULTS, type RetryPolicy } from "./retry";
 export { RateLimiter, sharedLimiter, DOCUMENTED_LIMITS } from "./limiter";
-export { scaledClock, realClock, type Clock } from "./clock";
-export { waitForImage, waitForTransfer, ImportFailedError, WaitTimeoutError } from "./wait";
+export { realClock, type Clock } from "./clock";
+export { waitForImage, waitForTransfer, ImportFailedError, TransferFailedError, WaitTimeoutError } from "./wait";
 export type * from "./types";
-export {
-  publishImage,
-  addRegions,
-  contentMarker,
-  findByMarker,
-  PublishError,
-  ValidationFailedError,
-  type PublishOptions,
-  type PublishResult,
-  type PublishEvent,
-  type SpacesTarget,
-} from "./publish";

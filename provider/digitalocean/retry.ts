@@ -10,8 +10,6 @@ export interface RetryPolicy {
   maxRetryAfterMs: number;
   /** Per-request timeout. */
   requestTimeoutMs: number;
-  /** Scales every wait (backoff, polling, rate limiting) through a virtual clock; tests set it near 0 so nothing really sleeps. */
-  timeScale: number;
 }
 
 export const RETRY_DEFAULTS: Readonly<RetryPolicy> = Object.freeze({
@@ -20,7 +18,6 @@ export const RETRY_DEFAULTS: Readonly<RetryPolicy> = Object.freeze({
   maxDelayMs: 30_000,
   maxRetryAfterMs: 120_000,
   requestTimeoutMs: 60_000,
-  timeScale: 1,
 });
 
 export function backoffMs(policy: RetryPolicy, attempt: number, random = Math.random): number {

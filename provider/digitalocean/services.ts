@@ -1,6 +1,6 @@
-// One service per API area: images, image actions, actions, droplets, regions and tags.
+// One service per API area do-image uses: images, image actions, regions and tags.
 import type { HttpClient } from "./http";
-import type { Action, CustomImageCreate, Droplet, DropletCreate, Image, ImageUpdate, Region, TagResource } from "./types";
+import type { Action, CustomImageCreate, Image, ImageUpdate, Region, TagResource } from "./types";
 
 export class ImagesService {
   constructor(private readonly http: HttpClient) {}
@@ -42,34 +42,6 @@ export class ImageActionsService {
 
   list(imageId: number): AsyncGenerator<Action> {
     return this.http.paginate<Action>(`/v2/images/${imageId}/actions`, "actions", {}, null);
-  }
-}
-
-export class ActionsService {
-  constructor(private readonly http: HttpClient) {}
-
-  async get(id: number): Promise<Action> {
-    return (await this.http.request<{ action: Action }>("GET", `/v2/actions/${id}`)).body.action;
-  }
-}
-
-export class DropletsService {
-  constructor(private readonly http: HttpClient) {}
-
-  async create(body: DropletCreate): Promise<Droplet> {
-    return (await this.http.request<{ droplet: Droplet }>("POST", "/v2/droplets", { body, createsResource: true })).body.droplet;
-  }
-
-  async get(id: number): Promise<Droplet> {
-    return (await this.http.request<{ droplet: Droplet }>("GET", `/v2/droplets/${id}`)).body.droplet;
-  }
-
-  listByTag(tag: string): AsyncGenerator<Droplet> {
-    return this.http.paginate<Droplet>("/v2/droplets", "droplets", { tag_name: tag });
-  }
-
-  async delete(id: number): Promise<void> {
-    await this.http.request("DELETE", `/v2/droplets/${id}`);
   }
 }
 

@@ -1,21 +1,36 @@
 // Waiting on DigitalOcean's slow operations: an import until `available`, a transfer until `completed`.
+import { DoImageError, EXIT } from "../errors";
 import type { DigitalOceanClient } from "./client";
 import type { Action, Image } from "./types";
 
-export class ImportFailedError extends Error {
+export class ImportFailedError extends DoImageError {
   constructor(
     readonly image: Image,
     reason: string,
   ) {
-    super(`DigitalOcean could not import image ${image.id} ("${image.name}"): ${reason}`);
-    this.name = "ImportFailedError";
+    super(`DigitalOcean could not import image ${image.id} ("${image.name}"): ${reason}`, {
+      code: "import-failed",
+      fix: "run do-image validate and do-image boot on the file to see why; DigitalOcean's reason is above",
+    });
   }
 }
 
-export class WaitTimeoutError extends Error {
+export class TransferFailedError extends DoImageError {
+  constructor(imageId: number, region: string, actionId: number) {
+    super(`DigitalOcean could not transfer image ${imageId} to ${region} (action ${actionId} errored)`, {
+      code: "transfer-failed",
+      fix: "run the same command again to retry the region; if it fails again, pick another region or ask DigitalOcean support",
+    });
+  }
+}
+
+export class WaitTimeoutError extends DoImageError {
   constructor(what: string, minutes: number, last: string) {
-    super(`gave up waiting for ${what} after ${minutes} minutes (last status: ${last}); it may still finish: check it with do-image ls, or raise the timeout`);
-    this.name = "WaitTimeoutError";
+    super(`gave up waiting for ${what} after ${minutes} minutes (last status: ${last})`, {
+      code: "wait-timeout",
+      fix: "it may still finish: check it with do-image ls, or raise the timeout and run again (the image is adopted, not imported twice)",
+      exit: EXIT.unavailable,
+    });
   }
 }
 
@@ -53,8 +68,7 @@ export async function waitForTransfer(client: DigitalOceanClient, imageId: numbe
   for (let n = 0; ; n++) {
     options.onProgress?.(current.status, clock.now() - start);
     if (current.status === "completed") return current;
-    if (current.status === "errored")
-      throw new Error(`DigitalOcean could not transfer image ${imageId} to ${current.region_slug ?? "the region"} (action ${current.id} errored)`);
+    if (current.status === "errored") throw new TransferFailedError(imageId, current.region_slug ?? "the region", current.id);
     if (clock.now() - start > options.timeoutMs)
       throw new WaitTimeoutError(`the transfer of image ${imageId} to ${current.region_slug}`, Math.round(options.timeoutMs / 60000), current.status);
     await clock.sleep(pollDelay(n));

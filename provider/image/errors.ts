@@ -1,4 +1,5 @@
 // The error every image reader throws: what was expected, what was found, where (file, offset), and the fix.
+import { DoImageError, EXIT, type ExitCode } from "../errors";
 
 export interface ImageErrorDetails {
   /** The file (or virtual disk) the problem is in. */
@@ -7,23 +8,24 @@ export interface ImageErrorDetails {
   offset?: number;
   /** What the user should do about it. */
   fix: string;
-  /** A stable machine-readable code, e.g. "qcow2-backing-file". */
+  /** A stable machine-readable code, e.g. "qcow2-backing-file". @default "image-unreadable" */
   code?: string;
+  /** @default EXIT.unreadable: the file cannot be read as an image */
+  exit?: ExitCode;
   cause?: unknown;
 }
 
-export class ImageError extends Error {
+export class ImageError extends DoImageError {
   readonly file?: string;
   readonly offset?: number;
-  readonly fix: string;
-  readonly code: string;
 
   constructor(message: string, details: ImageErrorDetails) {
-    super(message, details.cause === undefined ? undefined : { cause: details.cause });
-    this.name = "ImageError";
+    super(message, { code: details.code ?? "image-unreadable", fix: details.fix, exit: details.exit ?? EXIT.unreadable, cause: details.cause });
     this.file = details.file;
     this.offset = details.offset;
-    this.fix = details.fix;
-    this.code = details.code ?? "image-unreadable";
+  }
+
+  override details(): Record<string, unknown> {
+    return { file: this.file, offset: this.offset };
   }
 }

@@ -1,5 +1,4 @@
 // `CustomImage`: a Linux disk image validated at preview, uploaded to Spaces and imported at up, its regions added in place.
-import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { customImageProvider } from "./provider";
 
@@ -7,7 +6,7 @@ import { customImageProvider } from "./provider";
 export interface CustomImageSpacesArgs {
   /** The Spaces bucket to upload to. */
   readonly bucket: pulumi.Input<string>;
-  /** The bucket's region, for its endpoint. @default "nyc3", or digitalocean:spacesEndpoint / SPACES_ENDPOINT_URL when set */
+  /** The bucket's region, for its endpoint. @default $SPACES_REGION, else the import region */
   readonly region?: pulumi.Input<string>;
   /** Object keys are <keyPrefix>/<sha256>/<file name>. @default "do-image" */
   readonly keyPrefix?: pulumi.Input<string>;
@@ -69,8 +68,8 @@ export class CustomImage extends pulumi.dynamic.Resource {
   declare public readonly validationSummary: pulumi.Output<{ ok: boolean; warnings: string[] } | undefined>;
 
   constructor(name: string, args: CustomImageArgs, opts?: pulumi.CustomResourceOptions) {
-    // A tag derived from the resource's identity lets a retried create adopt the image it already started.
-    const marker = `do-image-res-${createHash("sha256").update(`${pulumi.getProject()}/${pulumi.getStack()}/${name}`).digest("hex").slice(0, 32)}`;
+    // The resource's identity: with the content, it lets a retried create adopt the image it already started.
+    const owner = `${pulumi.getProject()}/${pulumi.getStack()}/${name}`;
     const outputs = {
       imageId: undefined,
       status: undefined,
@@ -87,6 +86,6 @@ export class CustomImage extends pulumi.dynamic.Resource {
       bucket: undefined,
       validationSummary: undefined,
     };
-    super(customImageProvider, name, { ...outputs, ...args, resourceName: name, marker }, opts, "do-image", "CustomImage");
+    super(customImageProvider, name, { ...outputs, ...args, resourceName: name, owner }, opts, "do-image", "CustomImage");
   }
 }

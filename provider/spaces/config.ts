@@ -1,4 +1,5 @@
 // Where Spaces is and which keys to use: explicit settings first, then the environment, read at call time.
+import { DoImageError, EXIT, UsageError } from "../errors";
 
 export interface SpacesSettings {
   /** The Spaces region ("nyc3", "sfo3", …), used for the default endpoint. */
@@ -18,12 +19,13 @@ export interface ResolvedSpacesSettings {
   secretAccessKey: string;
 }
 
-export class MissingSpacesKeysError extends Error {
+export class MissingSpacesKeysError extends DoImageError {
   constructor() {
-    super(
-      "no Spaces access keys: set the stack config digitalocean:spacesAccessId and digitalocean:spacesSecretKey (--secret), or the environment variables SPACES_ACCESS_KEY_ID and SPACES_SECRET_ACCESS_KEY; create a key under API → Spaces Keys in the DigitalOcean control panel",
-    );
-    this.name = "MissingSpacesKeysError";
+    super("no Spaces access keys", {
+      code: "missing-spaces-keys",
+      fix: "create a key under API → Spaces Keys in the control panel and set SPACES_ACCESS_KEY_ID and SPACES_SECRET_ACCESS_KEY (in a Pulumi stack, the config digitalocean:spacesAccessId and digitalocean:spacesSecretKey, --secret)",
+      exit: EXIT.usage,
+    });
   }
 }
 
@@ -31,7 +33,15 @@ export function resolveSpacesSettings(explicit: SpacesSettings = {}, env: NodeJS
   const accessKeyId = explicit.accessKeyId || env.SPACES_ACCESS_KEY_ID;
   const secretAccessKey = explicit.secretAccessKey || env.SPACES_SECRET_ACCESS_KEY;
   if (!accessKeyId || !secretAccessKey) throw new MissingSpacesKeysError();
-  const region = explicit.region || env.SPACES_REGION || "nyc3";
-  const endpoint = (explicit.endpoint || env.SPACES_ENDPOINT_URL || `https://${region}.digitaloceanspaces.com`).replace(/\/+$/, "");
-  return { region, endpoint, accessKeyId, secretAccessKey };
+  return { ...spacesLocation(explicit, env), accessKeyId, secretAccessKey };
+}
+
+/** The endpoint for a region (or the one set explicitly); needs no keys, so URLs can be planned before any upload. */
+export function spacesLocation(explicit: SpacesSettings = {}, env: NodeJS.ProcessEnv = process.env): { region: string; endpoint: string } {
+  const region = explicit.region || env.SPACES_REGION;
+  const endpoint = explicit.endpoint || env.SPACES_ENDPOINT_URL || (region ? `https://${region}.digitaloceanspaces.com` : undefined);
+  if (!endpoint)
+    throw new UsageError("no Spaces region", "name the bucket's region (--spaces-region, spaces.region or SPACES_REGION), e.g. nyc3", "spaces.region");
+  // Another S3 endpoint (a local one) needs no region: the endpoint alone addresses it.
+  return { region: region ?? "", endpoint: endpoint.replace(/\/+$/, "") };
 }

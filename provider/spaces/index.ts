@@ -1,4 +1,14 @@
-// Public face of spaces/: content-addressed, resumable uploads of images to a Spaces bucket.
-export { uploadImage, deleteImageObject, objectKey, imageUrl, spacesClient, SpacesError, type UploadOptions, type UploadResult, type Access } from "./upload";
+// Public face of spaces/: a pure uploader of files to a Spaces bucket (resumable multipart, bounded memory), and hashing.
+export {
+  uploadObject,
+  deleteImageObject,
+  imageUrl,
+  publicObjectUrl,
+  spacesClient,
+  SpacesError,
+  type UploadOptions,
+  type UploadResult,
+  type Access,
+} from "./upload";
 export { sha256File, sha256FileSync, hashCacheFile, type Progress } from "./hash";
-export { resolveSpacesSettings, MissingSpacesKeysError, type SpacesSettings, type ResolvedSpacesSettings } from "./config";
+export { resolveSpacesSettings, spacesLocation, MissingSpacesKeysError, type SpacesSettings, type ResolvedSpacesSettings } from "./config";

@@ -3,18 +3,20 @@
 // Multipart is driven through @aws-sdk/client-s3 directly rather than @aws-sdk/lib-storage's Upload, because
 // Upload cannot resume: here an interrupted upload is found again (ListMultipartUploads), its stored parts are
 // listed (ListParts) and skipped, and only the missing parts are sent.
-import { open } from "node:fs/promises";
-import { basename } from "node:path";
+import { open, stat } from "node:fs/promises";
 import type { S3Client } from "@aws-sdk/client-s3";
+import { DoImageError, EXIT, type ExitCode } from "../errors";
 import { resolveSpacesSettings, type ResolvedSpacesSettings, type SpacesSettings } from "./config";
-import { progressReporter, sha256File, type Progress } from "./hash";
+import { progressReporter, type Progress } from "./hash";
 
 export type Access = "presigned" | "public-read";
 
 export interface UploadOptions extends SpacesSettings {
   bucket: string;
-  /** Keys are <keyPrefix>/<sha256>/<file name>. @default "do-image" */
-  keyPrefix?: string;
+  /** The object key; the caller chooses it (do-image's publish pipeline addresses objects by content). */
+  key: string;
+  /** The file's SHA-256, stored as the object's metadata. */
+  sha256: string;
   /** A private object with a presigned GET URL, or a public-read object with a plain URL. @default "presigned" */
   access?: Access;
   /** Lifetime of the presigned URL, long enough for a slow import. @default 43200 (12 hours; SigV4 allows 7 days) */
@@ -42,15 +44,9 @@ export interface UploadResult {
   bytesUploaded: number;
 }
 
-export class SpacesError extends Error {
-  constructor(
-    message: string,
-    readonly code: string,
-    readonly fix: string,
-    cause?: unknown,
-  ) {
-    super(`${message}; ${fix}`, cause === undefined ? undefined : { cause });
-    this.name = "SpacesError";
+export class SpacesError extends DoImageError {
+  constructor(message: string, code: string, fix: string, cause?: unknown, exit: ExitCode = EXIT.refused) {
+    super(message, { code: `spaces-${code}`, fix, exit, cause });
   }
 }
 
@@ -72,7 +68,7 @@ export async function spacesClient(settings: ResolvedSpacesSettings): Promise<S3
 }
 
 /** Turns an S3 error into one that names the bucket and key, what was wrong and the fix, without any secret. */
-export function explain(err: unknown, settings: ResolvedSpacesSettings, bucket: string, key?: string): Error {
+function explain(err: unknown, settings: ResolvedSpacesSettings, bucket: string, key?: string): SpacesError {
   const e = err as { name?: string; Code?: string; message?: string; $metadata?: { httpStatusCode?: number } };
   const code = e.Code ?? e.name ?? "Error";
   const where = `Spaces ${settings.endpoint} bucket "${bucket}"${key ? ` key "${key}"` : ""}`;
@@ -103,21 +99,31 @@ export function explain(err: unknown, settings: ResolvedSpacesSettings, bucket: 
       return new SpacesError(
         `${where}: the bucket does not exist`,
         code,
-        `create it (Spaces → Create a Space, in region ${settings.region}) or name an existing one`,
+        `create it (Spaces → Create a Space${settings.region ? `, in region ${settings.region}` : ""}) or name an existing one`,
         err,
       );
-    default:
+    default: {
+      // No HTTP answer at all, or a server error: Spaces was unreachable rather than refusing.
+      const status = e.$metadata?.httpStatusCode;
       return new SpacesError(
         `${where}: ${code}${e.message && e.message !== code ? `: ${e.message}` : ""}`,
         code,
-        "retry; if it persists, check the endpoint and the bucket",
+        status === undefined
+          ? `check the network and the endpoint ${settings.endpoint}, then run again`
+          : "retry; if it persists, check the endpoint and the bucket",
         err,
+        status === undefined || status >= 500 ? EXIT.unavailable : EXIT.refused,
       );
+    }
   }
 }
 
-export function objectKey(sha256: string, file: string, prefix = "do-image"): string {
-  return `${prefix.replace(/\/+$/, "")}/${sha256}/${basename(file)}`;
+/** The plain URL of a public-read object: virtual-host style on Spaces itself, path style on any other S3 endpoint. */
+export function publicObjectUrl(endpoint: string, bucket: string, key: string): string {
+  const url = new URL(endpoint);
+  return url.hostname.endsWith(".digitaloceanspaces.com")
+    ? `${url.protocol}//${bucket}.${url.host}/${encodeURI(key)}`
+    : `${endpoint.replace(/\/+$/, "")}/${bucket}/${encodeURI(key)}`;
 }
 
 /** The URL DigitalOcean downloads the image from. */
@@ -129,10 +135,7 @@ export async function imageUrl(
   access: Access,
   presignSeconds = 43200,
 ): Promise<string> {
-  if (access === "public-read") {
-    const real = /digitaloceanspaces\.com$/.test(new URL(settings.endpoint).hostname);
-    return real ? `https://${bucket}.${settings.region}.digitaloceanspaces.com/${encodeURI(key)}` : `${settings.endpoint}/${bucket}/${encodeURI(key)}`;
-  }
+  if (access === "public-read") return publicObjectUrl(settings.endpoint, bucket, key);
   const [{ GetObjectCommand }, { getSignedUrl }] = await Promise.all([import("@aws-sdk/client-s3"), import("@aws-sdk/s3-request-presigner")]);
   return getSignedUrl(client, new GetObjectCommand({ Bucket: bucket, Key: key }), { expiresIn: Math.min(presignSeconds, 604800) });
 }
@@ -186,12 +189,12 @@ async function findUpload(
   return { uploadId: upload.UploadId!, parts };
 }
 
-export async function uploadImage(file: string, options: UploadOptions): Promise<UploadResult> {
+/** Uploads a file as one object, resuming an unfinished multipart upload of the same key; an object of the same size is reused. */
+export async function uploadObject(file: string, options: UploadOptions): Promise<UploadResult> {
   const settings = resolveSpacesSettings(options);
-  const { bucket } = options;
+  const { bucket, key, sha256 } = options;
   const access = options.access ?? "presigned";
-  const { sha256, size } = await sha256File(file, options.onProgress);
-  const key = objectKey(sha256, file, options.keyPrefix);
+  const { size } = await stat(file);
   const client = await spacesClient(settings);
   const s3 = await import("@aws-sdk/client-s3");
   const result: UploadResult = { bucket, key, sha256, size, url: "", reused: false, partsUploaded: 0, partsReused: 0, bytesUploaded: 0 };
@@ -283,6 +286,7 @@ export async function uploadImage(file: string, options: UploadOptions): Promise
             "Interrupted",
             "run the same command again: the parts already stored are kept and skipped",
             err,
+            EXIT.unavailable,
           );
         }
         const parts = [...etags.entries()].sort((a, b) => a[0] - b[0]).map(([PartNumber, ETag]) => ({ PartNumber, ETag }));
@@ -305,17 +309,22 @@ export async function uploadImage(file: string, options: UploadOptions): Promise
   }
 }
 
-/** Deletes an uploaded object and any unfinished multipart upload of the same key; a missing object is not an error. */
-export async function deleteImageObject(options: SpacesSettings & { bucket: string; key: string }): Promise<void> {
+/**
+ * Deletes an uploaded object and any unfinished multipart upload of the same key; a missing object is not an error.
+ * Returns whether there was anything to delete.
+ */
+export async function deleteImageObject(options: SpacesSettings & { bucket: string; key: string }): Promise<boolean> {
   const settings = resolveSpacesSettings(options);
   const client = await spacesClient(settings);
   const s3 = await import("@aws-sdk/client-s3");
   try {
-    await client.send(new s3.DeleteObjectCommand({ Bucket: options.bucket, Key: options.key }));
+    const existed = (await existingSize(client, options.bucket, options.key)) !== null;
+    if (existed) await client.send(new s3.DeleteObjectCommand({ Bucket: options.bucket, Key: options.key }));
     const found = await findUpload(client, options.bucket, options.key).catch(() => null);
     if (found) await client.send(new s3.AbortMultipartUploadCommand({ Bucket: options.bucket, Key: options.key, UploadId: found.uploadId }));
+    return existed || found !== null;
   } catch (err) {
-    if ((err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) return;
+    if ((err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) return false;
     throw explain(err, settings, options.bucket, options.key);
   } finally {
     client.destroy();

@@ -2,7 +2,8 @@
 // key it names, becomes active only then, and answers SSH at the address its networks give.
 import { DigitalOceanClient, waitForImage } from "../../provider/digitalocean";
 import { exec, freshKey, login } from "../../provider/image/boot/ssh";
-import { startEmulator } from "../emulator";
+import { startEmulator } from "../../tools/local-do/emulator";
+import { DropletsService } from "../../tools/local-do/services";
 import { describeWithCorpus } from "../support/corpus";
 import { serveFile } from "../support/static-server";
 
@@ -15,6 +16,7 @@ describeWithCorpus("local DigitalOcean --boot qemu", ["ok-gpt"], (corpus) => {
       try {
         // Real time: the import downloads and reads a 500 MB image, and waits are measured in seconds here.
         const c = new DigitalOceanClient({ endpoint: emulator.url, token: emulator.token });
+        const droplets = new DropletsService(c.http);
         const image = await c.images.createCustom({ name: "ok-gpt", url: file.url, region: "nyc3" });
         await waitForImage(c, image.id, { timeoutMs: 600_000 });
         const key = freshKey("emulator-test");
@@ -24,14 +26,14 @@ describeWithCorpus("local DigitalOcean --boot qemu", ["ok-gpt"], (corpus) => {
           body: JSON.stringify({ name: "test", public_key: key.publicKey }),
         });
         const { ssh_key } = (await res.json()) as { ssh_key: { fingerprint: string } };
-        const d = await c.droplets.create({ name: "web-1", region: "nyc3", size: "s-1vcpu-1gb", image: image.id, ssh_keys: [ssh_key.fingerprint] });
+        const d = await droplets.create({ name: "web-1", region: "nyc3", size: "s-1vcpu-1gb", image: image.id, ssh_keys: [ssh_key.fingerprint] });
         expect(d.status).toBe("new");
         // The Droplet is active only once the boot worked: poll its status as a client would, up to the boot timeout.
         const deadline = Date.now() + 11 * 60_000;
-        let got = await c.droplets.get(d.id);
+        let got = await droplets.get(d.id);
         while (got.status === "new" && Date.now() < deadline) {
           await new Promise((r) => setTimeout(r, 2000));
-          got = await c.droplets.get(d.id);
+          got = await droplets.get(d.id);
         }
         const extra = got as unknown as { do_image_emulator?: { ssh?: string; boot?: unknown } };
         expect({ status: got.status, boot: extra.do_image_emulator?.boot }).toMatchObject({ status: "active", boot: { verdict: "works" } });

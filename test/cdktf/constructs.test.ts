@@ -61,18 +61,18 @@ test("synth fails listing the image's failing checks; warnings become annotation
   const app = Testing.app();
   const stack = new TerraformStack(app, "bad");
   new DigitaloceanProvider(stack, "do", {});
-  new CustomImage(stack, "img", { file: blank, regions: ["nyc3"], bucket: "b" });
+  new CustomImage(stack, "img", { file: blank, regions: ["nyc3"], bucket: "bkt" });
   expect(() => Testing.fullSynth(stack)).toThrow(/partition-table: no partition table.*Fix: pass a bootable disk image/s);
   const skipped = new TerraformStack(Testing.app(), "skipped");
   new DigitaloceanProvider(skipped, "do", {});
-  new CustomImage(skipped, "img", { file: blank, regions: ["nyc3"], bucket: "b", validation: { skip: ["partition-table", "filesystem", "boot-loader"] } });
+  new CustomImage(skipped, "img", { file: blank, regions: ["nyc3"], bucket: "bkt", validation: { skip: ["partition-table", "filesystem", "boot-loader"] } });
   expect(Testing.fullSynth(skipped)).toBeTruthy();
 });
 
 test("a Droplet outside the image's regions fails synth", () => {
   const stack = new TerraformStack(Testing.app(), "region");
   new DigitaloceanProvider(stack, "do", {});
-  const image = new CustomImage(stack, "img", { file: SAMPLE, regions: ["nyc3"], bucket: "b", validation: { enabled: false } });
+  const image = new CustomImage(stack, "img", { file: SAMPLE, regions: ["nyc3"], bucket: "bkt", validation: { enabled: false } });
   new ImageDroplet(stack, "web", { image, region: "ams3", size: "s-1vcpu-1gb", sshKeys: ["k"] });
   expect(() => Testing.fullSynth(stack)).toThrow(/region "ams3" is not one of the image's regions \(nyc3\)/);
 });

@@ -3,7 +3,7 @@ import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startLocalDigitalOcean, type LocalDigitalOcean } from "../emulator";
+import { startLocalDigitalOcean, type LocalDigitalOcean } from "../../tools/local-do/emulator";
 
 const root = join(__dirname, "..", "..");
 const cli = join(root, "dist", "provider", "cli", "main.js");

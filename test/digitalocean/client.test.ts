@@ -1,6 +1,7 @@
 // The client against the emulator with faults on: every call completes or fails with the right typed error.
+import { scaledClock } from "../../tools/local-do/clock";
 import { DigitalOceanClient, DigitalOceanError, RateLimiter, type Clock } from "../../provider/digitalocean";
-import { startEmulator, type Emulator } from "../emulator";
+import { startEmulator, type Emulator } from "../../tools/local-do/emulator";
 
 let emulator: Emulator;
 const logLines: string[] = [];
@@ -8,7 +9,7 @@ const client = (over: { token?: string; endpoint?: string } = {}) =>
   new DigitalOceanClient({
     endpoint: over.endpoint ?? emulator.url,
     token: over.token ?? emulator.token,
-    retry: { timeScale: 0.001 },
+    clock: scaledClock(0.001),
     log: (l) => logLines.push(l),
   });
 const errorOf = (p: Promise<unknown>) =>

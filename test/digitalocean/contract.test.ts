@@ -6,7 +6,9 @@ import OpenAPIBackend, { ValidationContext } from "openapi-backend";
 import addFormats from "ajv-formats";
 import { parse } from "yaml";
 import { DigitalOceanClient, waitForImage, waitForTransfer } from "../../provider/digitalocean";
-import { startEmulator, type Emulator, type Exchange } from "../emulator";
+import { scaledClock } from "../../tools/local-do/clock";
+import { startEmulator, type Emulator, type Exchange } from "../../tools/local-do/emulator";
+import { ActionsService, DropletsService } from "../../tools/local-do/services";
 import { describeWithShared, OPENAPI } from "../support/shared";
 import { serveFile } from "../support/static-server";
 
@@ -58,7 +60,9 @@ describeWithShared("the client and the emulator keep to the OpenAPI contract", O
 
   test("a full session of every call validates, request and response", async () => {
     const file = await serveFile(SAMPLE);
-    const client = new DigitalOceanClient({ endpoint: emulator.url, token: emulator.token, retry: { timeScale: 0.001 } });
+    const client = new DigitalOceanClient({ endpoint: emulator.url, token: emulator.token, clock: scaledClock(0.001) });
+    const droplets = new DropletsService(client.http);
+    const actions = new ActionsService(client.http);
     try {
       for await (const r of client.regions.list()) expect(r.slug).toBeTruthy();
       await client.tags.create("do-image-contract");
@@ -74,11 +78,11 @@ describeWithShared("the client and the emulator keep to the OpenAPI contract", O
       await client.images.update(image.id, { name: "contract-renamed", description: "renamed" });
       const action = await client.imageActions.transfer(image.id, "sfo3");
       await waitForTransfer(client, image.id, action, { timeoutMs: 3_600_000 });
-      await client.actions.get(action.id);
+      await actions.get(action.id);
       for await (const a of client.imageActions.list(image.id)) expect(a.type).toBe("transfer");
       await expect(client.imageActions.transfer(image.id, "sfo3")).rejects.toMatchObject({ status: 422 });
       for await (const i of client.images.list({ private: true, tagName: "do-image-contract" })) expect(i.id).toBe(image.id);
-      const droplet = await client.droplets.create({
+      const droplet = await droplets.create({
         name: "contract-1",
         region: "sfo3",
         size: "s-1vcpu-1gb",
@@ -86,14 +90,14 @@ describeWithShared("the client and the emulator keep to the OpenAPI contract", O
         ssh_keys: ["12:34"],
         tags: ["do-image-contract"],
       });
-      await client.droplets.get(droplet.id);
-      for await (const d of client.droplets.listByTag("do-image-contract")) expect(d.name).toBe("contract-1");
-      await expect(
-        client.droplets.create({ name: "contract-2", region: "ams3", size: "s-1vcpu-1gb", image: image.id, ssh_keys: ["12:34"] }),
-      ).rejects.toMatchObject({ status: 422 });
+      await droplets.get(droplet.id);
+      for await (const d of droplets.listByTag("do-image-contract")) expect(d.name).toBe("contract-1");
+      await expect(droplets.create({ name: "contract-2", region: "ams3", size: "s-1vcpu-1gb", image: image.id, ssh_keys: ["12:34"] })).rejects.toMatchObject({
+        status: 422,
+      });
       await client.tags.untag("do-image-contract", [{ resource_id: String(image.id), resource_type: "image" }]);
       await client.tags.tag("do-image-contract", [{ resource_id: String(image.id), resource_type: "image" }]);
-      await client.droplets.delete(droplet.id);
+      await droplets.delete(droplet.id);
       await client.images.delete(image.id);
       await expect(client.images.get(image.id)).rejects.toMatchObject({ status: 404 });
     } finally {

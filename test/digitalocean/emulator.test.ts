@@ -1,9 +1,10 @@
 // The emulator behaves like DigitalOcean where the provider depends on it: failed imports, persistence, delete then 404.
+import { scaledClock } from "../../tools/local-do/clock";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DigitalOceanClient, ImportFailedError, waitForImage } from "../../provider/digitalocean";
-import { startEmulator } from "../emulator";
+import { startEmulator } from "../../tools/local-do/emulator";
 import { serveFile } from "../support/static-server";
 
 const SAMPLE = join(__dirname, "..", "..", "examples", "images", "debian-12-sample.qcow2");
@@ -13,7 +14,7 @@ test("an import from a URL that answers 404 ends deleted, with DigitalOcean's ki
   const emulator = await startEmulator({ timings: { importMs: 5 } });
   const file = await serveFile(SAMPLE);
   try {
-    const c = new DigitalOceanClient({ endpoint: emulator.url, token: emulator.token, retry: { timeScale: 0.001 } });
+    const c = new DigitalOceanClient({ endpoint: emulator.url, token: emulator.token, clock: scaledClock(0.001) });
     const image = await c.images.createCustom({ name: "gone", url: file.url.replace(/\/[^/]+$/, "/missing.qcow2"), region: "nyc3" });
     expect(image.status).toBe("NEW");
     const err = await waitForImage(c, image.id, wait).catch((e: unknown) => e);
@@ -31,7 +32,7 @@ test("an image DigitalOcean's importer rejects (raw with no partition table) is 
   writeFileSync(bad, Buffer.alloc(1 << 20));
   const file = await serveFile(bad);
   try {
-    const c = new DigitalOceanClient({ endpoint: emulator.url, token: emulator.token, retry: { timeScale: 0.001 } });
+    const c = new DigitalOceanClient({ endpoint: emulator.url, token: emulator.token, clock: scaledClock(0.001) });
     const image = await c.images.createCustom({ name: "blank", url: file.url, region: "nyc3" });
     await expect(waitForImage(c, image.id, wait)).rejects.toThrow(/raw image has no MBR or GPT partition table/);
   } finally {
@@ -46,14 +47,14 @@ test("state persists across restarts; a deleted image answers 404", async () => 
   let id: number;
   {
     const emulator = await startEmulator({ stateFile, timings: { importMs: 5 } });
-    const c = new DigitalOceanClient({ endpoint: emulator.url, token: emulator.token, retry: { timeScale: 0.001 } });
+    const c = new DigitalOceanClient({ endpoint: emulator.url, token: emulator.token, clock: scaledClock(0.001) });
     id = (await c.images.createCustom({ name: "kept", url: file.url, region: "nyc3" })).id;
     await waitForImage(c, id, wait);
     await emulator.close();
   }
   const emulator = await startEmulator({ stateFile });
   try {
-    const c = new DigitalOceanClient({ endpoint: emulator.url, token: emulator.token, retry: { timeScale: 0.001 } });
+    const c = new DigitalOceanClient({ endpoint: emulator.url, token: emulator.token, clock: scaledClock(0.001) });
     expect(await c.images.get(id)).toMatchObject({ name: "kept", status: "available", regions: ["nyc3"] });
     await c.images.delete(id);
     await expect(c.images.get(id)).rejects.toMatchObject({ status: 404 });

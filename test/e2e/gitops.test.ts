@@ -2,9 +2,9 @@
 import { existsSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startLocalDigitalOcean, type LocalDigitalOcean } from "../emulator";
-import { runStack } from "../runner/client";
-import type { RunnerOptions, RunResult } from "../runner/runner";
+import { startLocalDigitalOcean, type LocalDigitalOcean } from "../../tools/local-do/emulator";
+import { runStack } from "../../tools/local-do/runner/client";
+import type { RunnerOptions, RunResult } from "../../tools/local-do/runner/runner";
 
 const ROOT = join(__dirname, "..", "..");
 const PROGRAM = join(ROOT, "dist", "examples", "pulumi", "index.js");

@@ -1,26 +1,28 @@
 // The CustomImage provider driven as the engine drives it: serialized by the SDK, run by Pulumi's own provider host,
 // called over gRPC (Configure, Check, Diff, Create, Read, Update, Delete) against the local DigitalOcean.
+import { scaledClock } from "../../tools/local-do/clock";
+import { adoptionMarker, isAdoptionMarker } from "../../provider/publish";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DigitalOceanClient } from "../../provider/digitalocean";
 import { CustomImage } from "../../provider/pulumi";
-import { startLocalDigitalOcean, type LocalDigitalOcean } from "../emulator";
-import { serializeWithMocks, startProviderHost, type InitError, type ProviderHost, type Props } from "../support/pulumi-host";
+import { startLocalDigitalOcean, type LocalDigitalOcean } from "../../tools/local-do/emulator";
+import { serializeWithMocks, startProviderHost, type InitError, type ProviderHost, type Props } from "../../tools/local-do/pulumi-host";
 import { serveFile } from "../support/static-server";
 
 const SAMPLE = join(__dirname, "..", "..", "examples", "images", "debian-12-sample.qcow2");
 let local: LocalDigitalOcean;
 let host: ProviderHost;
 let provider: string;
-let marker: string;
+let owner: string;
 const cacheDir = mkdtempSync(join(tmpdir(), "pulumi-cache-"));
 
 beforeAll(async () => {
   local = await startLocalDigitalOcean({ api: { timings: { importMs: 20, transferMs: 100, bootMs: 20 } }, s3: { buckets: ["images"] } });
   const inputs = await serializeWithMocks(() => [new CustomImage("app", { file: SAMPLE, regions: ["nyc3"], spaces: { bucket: "images" } })]);
   provider = inputs.get("app")!.__provider as string;
-  marker = inputs.get("app")!.marker as string;
+  owner = inputs.get("app")!.owner as string;
   // No DIGITALOCEAN_* or SPACES_* in the host's environment: everything comes from stack config through Configure.
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(DIGITALOCEAN|SPACES)_/.test(k)));
   host = await startProviderHost({ ...env, DO_IMAGE_CACHE: cacheDir });
@@ -37,7 +39,7 @@ afterAll(async () => {
 const news = (over: Props = {}): Props => ({
   __provider: provider,
   resourceName: "app",
-  marker,
+  owner,
   file: SAMPLE,
   regions: ["nyc3", "sfo3"],
   spaces: { bucket: "images" },
@@ -45,7 +47,7 @@ const news = (over: Props = {}): Props => ({
   validation: { skip: ["boot-loader", "kernel"] },
   ...over,
 });
-const client = () => new DigitalOceanClient({ endpoint: local.api.url, token: local.api.token, retry: { timeScale: 0.001 } });
+const client = () => new DigitalOceanClient({ endpoint: local.api.url, token: local.api.token, clock: scaledClock(0.001) });
 
 describe("check", () => {
   test("normalises inputs, hashes the file and passes a good image", async () => {
@@ -64,7 +66,7 @@ describe("check", () => {
         { property: "url", reason: expect.stringMatching(/exactly one of file/) },
         { property: "regions[1]", reason: expect.stringMatching(/"Mars" is not a region slug/) },
         { property: "importRegion", reason: expect.stringMatching(/must be one of regions/) },
-        { property: "spaces.bucket", reason: expect.stringMatching(/needs spaces.bucket/) },
+        { property: "spaces.bucket", reason: expect.stringMatching(/needs a Spaces bucket/) },
         { property: "validation.skip", reason: expect.stringMatching(/"sshdd" is not a check id/) },
       ]),
     );
@@ -167,7 +169,8 @@ describe("lifecycle", () => {
     });
     expect(elapsed).toBeLessThan(2000); // two 100 ms transfers, not one after the other behind a slow poll
     const image = await client().images.get(Number(id));
-    expect(image.tags.sort()).toEqual([state.marker as string, "web"].sort());
+    expect(image.tags.filter((t) => !isAdoptionMarker(t))).toEqual(["web"]);
+    expect(image.tags.filter(isAdoptionMarker)).toEqual([adoptionMarker(state.sha256 as string, state.owner as string)]);
     expect(local.api.state.log!.filter((l) => l.startsWith(`POST /v2/images/${id}/actions`)).length).toBe(3);
     state = outs;
   });
@@ -197,9 +200,10 @@ describe("lifecycle", () => {
 test("a retried create adopts the image the first attempt started instead of importing a second", async () => {
   const file = await serveFile(SAMPLE);
   try {
-    // The first attempt got as far as POST /v2/images with the marker check derives, then died.
-    const { inputs } = await host.check({}, news({ marker: "do-image-res-retried", regions: ["nyc3"] }));
-    const first = await client().images.createCustom({ name: "app", url: file.url, region: "nyc3", tags: [inputs.marker as string] });
+    // The first attempt got as far as POST /v2/images with the marker the pipeline derives from content and owner, then died.
+    const { inputs } = await host.check({}, news({ owner: "proj/stack/retried", regions: ["nyc3"] }));
+    const marker = adoptionMarker(inputs.sha256 as string, "proj/stack/retried");
+    const first = await client().images.createCustom({ name: "app", url: file.url, region: "nyc3", tags: [marker] });
     const posts = () => local.api.state.log!.filter((l) => l.startsWith("POST /v2/images ")).length;
     const before = posts();
     const r = await host.create(inputs);
@@ -218,7 +222,7 @@ test("a failed import fails create with DigitalOcean's message and leaves nothin
     const before = local.api.state.images.length;
     const { inputs } = await host.check(
       {},
-      { __provider: provider, resourceName: "broken", marker: "do-image-res-broken", url: file.url.replace(/[^/]+$/, "missing.qcow2"), regions: ["nyc3"] },
+      { __provider: provider, resourceName: "broken", owner: "proj/stack/broken", url: file.url.replace(/[^/]+$/, "missing.qcow2"), regions: ["nyc3"] },
     );
     const err = (await host.create(inputs).catch((e: unknown) => e)) as Error & { init: InitError };
     expect(err.message).toMatch(/could not import image \d+ \("broken"\): Unable to download the image: the URL answered HTTP 404/);
@@ -232,7 +236,7 @@ test("a failed import fails create with DigitalOcean's message and leaves nothin
 test("a failure after the image exists is an initialization error carrying its id, so the engine records it", async () => {
   local.api.faults.errorRate = { "POST /v2/images/:id/actions": 1 };
   try {
-    const { inputs } = await host.check({}, news({ resourceName: "partial", marker: "do-image-res-partial", regions: ["nyc3", "tor1"] }));
+    const { inputs } = await host.check({}, news({ resourceName: "partial", owner: "proj/stack/partial", regions: ["nyc3", "tor1"] }));
     const err = (await host.create(inputs).catch((e: unknown) => e)) as Error & { init: InitError };
     expect(err.message).toMatch(/could not be transferred to tor1/);
     expect(err.init.id).toMatch(/^\d+$/);

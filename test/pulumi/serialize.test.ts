@@ -1,6 +1,6 @@
 // The provider the SDK serializes into state: small, stable, and free of any secret.
 import { CustomImage } from "../../provider/pulumi";
-import { serializeWithMocks } from "../support/pulumi-host";
+import { serializeWithMocks } from "../../tools/local-do/pulumi-host";
 
 test("__provider is a few forwarding lines: no token, key, client or Map captured", async () => {
   process.env.DIGITALOCEAN_TOKEN = "dop_v1_secret_token_for_serialization_test";
@@ -18,7 +18,7 @@ test("__provider is a few forwarding lines: no token, key, client or Map capture
     expect(JSON.stringify(app)).not.toContain(secret);
   }
   expect(text).not.toMatch(/new Map|EngineClient|S3Client|Agent/);
-  expect(app).toMatchObject({ resourceName: "app", regions: ["nyc3", "sfo3"], marker: expect.stringMatching(/^do-image-res-[0-9a-f]{32}$/) });
+  expect(app).toMatchObject({ resourceName: "app", regions: ["nyc3", "sfo3"], owner: expect.stringMatching(/\/app$/) });
 });
 
 test("the serialized text does not depend on the resource or its inputs", async () => {

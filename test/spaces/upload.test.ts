@@ -3,13 +3,20 @@ import { createHash, randomBytes } from "node:crypto";
 import { mkdtempSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { deleteImageObject, sha256File, SpacesError, uploadImage, type UploadOptions } from "../../provider/spaces";
-import { startS3Server, type S3Server } from "../emulator";
+import { objectKey } from "../../provider/publish";
+import { deleteImageObject, sha256File, SpacesError, uploadObject, type UploadOptions } from "../../provider/spaces";
+import { startS3Server, type S3Server } from "../../tools/local-do/emulator";
 
 const MiB = 1024 * 1024;
 let s3: S3Server;
 let dir: string;
-let opts: UploadOptions;
+let opts: Omit<UploadOptions, "key" | "sha256">;
+
+/** An upload as the publish pipeline makes it: hashed, under its content-addressed key. */
+async function uploadImage(file: string, o: Omit<UploadOptions, "key" | "sha256">) {
+  const { sha256 } = await sha256File(file);
+  return uploadObject(file, { ...o, sha256, key: objectKey(sha256, file) });
+}
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), "do-image-up-"));
@@ -64,7 +71,8 @@ test("an interrupted upload resumes: stored parts are skipped, only the missing 
     },
   }).catch((e: unknown) => e);
   expect(first).toBeInstanceOf(SpacesError);
-  expect((first as SpacesError).message).toMatch(/interrupted after \d of 6 parts; run the same command again/);
+  expect((first as SpacesError).message).toMatch(/interrupted after \d of 6 parts/);
+  expect((first as SpacesError).fix).toMatch(/run the same command again/);
   expect((await s3.contents("images")).uploads).toHaveLength(1);
   const resumed = await uploadImage(f.path, opts);
   expect(resumed.partsReused).toBeGreaterThanOrEqual(2);
@@ -77,10 +85,11 @@ test("an interrupted upload resumes: stored parts are skipped, only the missing 
 test("wrong keys fail with the reason and the fix, never the secret", async () => {
   const f = randomFile("keys.img", 1 * MiB);
   const badId = (await uploadImage(f.path, { ...opts, accessKeyId: "NOSUCHKEY123" }).catch((e: unknown) => e)) as SpacesError;
-  expect(badId).toMatchObject({ code: "InvalidAccessKeyId" });
-  expect(badId.message).toMatch(/access key NOSU… is not known.*SPACES_ACCESS_KEY_ID/);
+  expect(badId).toMatchObject({ code: "spaces-InvalidAccessKeyId", exitCode: 1 });
+  expect(badId.message).toMatch(/access key NOSU… is not known/);
+  expect(badId.fix).toMatch(/SPACES_ACCESS_KEY_ID/);
   const badSecret = (await uploadImage(f.path, { ...opts, secretAccessKey: "not-the-secret-at-all" }).catch((e: unknown) => e)) as SpacesError;
-  expect(badSecret).toMatchObject({ code: "SignatureDoesNotMatch" });
+  expect(badSecret).toMatchObject({ code: "spaces-SignatureDoesNotMatch", exitCode: 1 });
   expect(`${badSecret.message} ${JSON.stringify(badSecret)}`).not.toContain("not-the-secret-at-all");
   expect(`${badSecret.message}`).not.toContain(s3.secretAccessKey);
 });

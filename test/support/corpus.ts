@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { BootReport } from "../../provider/image/boot";
 import { runBuilder } from "./fixtures";
-import { packageRoot } from "./root";
+import { packageRoot } from "../../tools/local-do/root";
 import { requireTools } from "./require";
 
 export interface CorpusImage {

@@ -48,3 +48,18 @@ export const result = (id: CheckId, status: CheckStatus, message: string, eviden
   evidence,
   fix,
 });
+
+/** Where evidence points, as people write it: "partition 1 /etc/fstab:3". */
+export function evidenceWhere(e: Evidence): string {
+  return [e.partition !== undefined ? `partition ${e.partition}` : "", e.path ? `${e.path}${e.line ? `:${e.line}` : ""}` : ""].filter(Boolean).join(" ");
+}
+
+/** One line per failing check, with where and the fix: the text every face shows when an image is refused. */
+export function failureLines(report: ValidationReport): string[] {
+  return report.checks
+    .filter((c) => c.status === "fail")
+    .map((c) => {
+      const where = c.evidence.map(evidenceWhere).filter(Boolean);
+      return `${c.id}: ${c.message}${where.length ? ` (${where.join("; ")})` : ""}. Fix: ${c.fix}`;
+    });
+}

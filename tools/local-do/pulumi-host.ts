@@ -19,7 +19,8 @@ const ROOT = packageRoot();
 export function linkSelf(): void {
   const link = join(ROOT, "node_modules", "do-image");
   if (!existsSync(link) && !lstatSync(link, { throwIfNoEntry: false })) symlinkSync("..", link);
-  if (!existsSync(join(ROOT, "dist", "provider", "pulumi", "engine.js"))) throw new Error("dist/ is missing: run 'make build' (make test does it first)");
+  if (!existsSync(join(ROOT, "dist", "provider", "pulumi", "engine", "index.js")))
+    throw new Error("dist/ is missing: run 'make build' (make test does it first)");
 }
 
 export type Props = Record<string, unknown>;

@@ -3,11 +3,11 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { packageRoot } from "../support/root";
+import { packageRoot } from "../root";
 import type { RunnerOptions, RunResult } from "./runner";
 
 /** The compiled entry point, whether this module runs from the sources (ts-jest) or from dist/. */
-const MAIN = join(packageRoot(), "dist", "test", "runner", "main.js");
+const MAIN = join(packageRoot(), "dist", "tools", "local-do", "runner", "main.js");
 
 export function runStack(
   command: "preview" | "up" | "refresh" | "destroy",

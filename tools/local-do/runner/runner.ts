@@ -2,11 +2,13 @@
 // sends every dynamic resource through its serialized provider in Pulumi's real provider host (over gRPC), sends
 // every digitalocean Droplet to the local emulator, and keeps a JSON state across preview, up, refresh and destroy,
 // so the scenario a user runs with `pulumi up` is tested here without the Pulumi CLI.
+import { scaledClock } from "../clock";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import type { Output } from "@pulumi/pulumi";
-import { DigitalOceanClient, DigitalOceanError, type Droplet } from "../../provider/digitalocean";
-import { startProviderHost, type InitError, type ProviderHost, type Props } from "../support/pulumi-host";
+import { DigitalOceanClient, DigitalOceanError, type Droplet } from "do-image";
+import { DropletsService } from "../services";
+import { startProviderHost, type InitError, type ProviderHost, type Props } from "../pulumi-host";
 
 export const HARNESS = "[do-image test runner — not the Pulumi engine]";
 const DROPLET = "digitalocean:index/droplet:Droplet";
@@ -65,6 +67,7 @@ class Run {
   /** Old resources replaced during this run, deleted at the end in reverse creation order (as the engine does). */
   readonly pendingDeletes: StateResource[] = [];
   readonly client: DigitalOceanClient;
+  readonly droplets: DropletsService;
 
   constructor(
     readonly opts: RunnerOptions,
@@ -75,8 +78,9 @@ class Run {
     this.client = new DigitalOceanClient({
       token: opts.config["digitalocean:token"],
       endpoint: opts.config["digitalocean:apiEndpoint"],
-      retry: { timeScale: 0.05 },
+      clock: scaledClock(0.05),
     });
+    this.droplets = new DropletsService(this.client.http);
   }
 
   log(line: string): void {
@@ -172,7 +176,7 @@ class Run {
               await this.client.tags.create(t);
               await this.client.tags.tag(t, [{ resource_id: prior.id, resource_type: "droplet" }]);
             }
-            const d = await this.client.droplets.get(Number(prior.id));
+            const d = await this.droplets.get(Number(prior.id));
             this.put({ ...prior, inputs, outputs: this.dropletOutputs(d, inputs) });
           }
         } else this.op("same", key);
@@ -185,7 +189,7 @@ class Run {
       this.op("create", key);
       if (this.preview) return { id: "", state: { ...inputs, status: "new", ipv4Address: "" } };
     }
-    const created = await this.client.droplets.create({
+    const created = await this.droplets.create({
       name: inputs.name as string,
       region: inputs.region as string,
       size: inputs.size as string,
@@ -201,7 +205,7 @@ class Run {
     let d = created;
     while (d.status !== "active") {
       await this.client.http.clock.sleep(1000);
-      d = await this.client.droplets.get(created.id);
+      d = await this.droplets.get(created.id);
     }
     const outputs = this.dropletOutputs(d, inputs);
     this.put({ key, type, name, id: String(d.id), inputs, outputs });
@@ -211,7 +215,7 @@ class Run {
   async deleteResource(r: StateResource): Promise<void> {
     this.op("delete", r.key);
     if (r.type === DROPLET) {
-      await this.client.droplets.delete(Number(r.id)).catch((err) => {
+      await this.droplets.delete(Number(r.id)).catch((err) => {
         if (!(err instanceof DigitalOceanError && err.notFound)) throw err;
       });
     } else await this.host.delete(r.id, r.outputs);
@@ -300,7 +304,7 @@ export async function refresh(opts: RunnerOptions): Promise<RunResult> {
     for (const r of [...state.resources]) {
       if (r.type === DROPLET) {
         try {
-          const d = await run.client.droplets.get(Number(r.id));
+          const d = await run.droplets.get(Number(r.id));
           r.outputs = { ...r.outputs, status: d.status, ipv4Address: d.networks.v4.find((n) => n.type === "public")?.ip_address ?? "" };
           run.op("refresh", r.key);
         } catch (err) {

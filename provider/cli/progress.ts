@@ -1,12 +1,14 @@
-// `do-image push`, `ls`, `regions add` and `rm`: the publish pipeline and image management with progress on a terminal.
+// Publish progress for `push` and `regions add`: a bar on a terminal, a line every 5 s or 5 % elsewhere (CI logs).
 import { Presets, SingleBar } from "cli-progress";
-import type { Image, PublishEvent, PublishResult } from "../digitalocean";
+import type { PublishEvent, PublishResult } from "../publish";
 import { bytes, colour as c } from "./format";
 
 /** Renders publish events: a progress bar for hashing and uploading on a terminal, one line per step otherwise. */
 export function progressPrinter(out: NodeJS.WriteStream = process.stderr): { onEvent: (e: PublishEvent) => void; stop: () => void } {
   let bar: SingleBar | null = null;
   let phase = "";
+  let lastPct = -5;
+  let lastAt = 0;
   const lastStatus = new Map<string, string>();
   const line = (s: string) => {
     bar?.stop();
@@ -21,9 +23,19 @@ export function progressPrinter(out: NodeJS.WriteStream = process.stderr): { onE
         );
         break;
       case "progress": {
+        if (e.progress.phase !== phase) lastPct = -5;
         const p = e.progress;
         if (!out.isTTY) {
-          if (p.phase !== phase) out.write(`${p.phase === "hash" ? "hashing" : "uploading"} ${bytes(p.total)}…\n`);
+          // A log gets a line when the phase starts, then every 5 % or 5 s, whichever comes first, and at the end.
+          const pct = Math.floor((p.bytes / Math.max(1, p.total)) * 100);
+          const now = Date.now();
+          if (p.phase !== phase || pct >= lastPct + 5 || now - lastAt >= 5000 || (p.bytes === p.total && lastPct < 100)) {
+            out.write(
+              `${p.phase === "hash" ? "hashing" : "uploading"} ${pct}% (${bytes(p.bytes)} of ${bytes(p.total)}${p.rate > 0 ? `, ${bytes(p.rate)}/s` : ""})\n`,
+            );
+            lastPct = pct;
+            lastAt = now;
+          }
           phase = p.phase;
           return;
         }
@@ -32,16 +44,22 @@ export function progressPrinter(out: NodeJS.WriteStream = process.stderr): { onE
           phase = p.phase;
           bar = new SingleBar(
             {
-              format: `${p.phase === "hash" ? "hashing  " : "uploading"} [{bar}] {percentage}% | {done} of {all} | {speed}/s | ETA {eta_formatted}`,
+              format: `${p.phase === "hash" ? "hashing  " : "uploading"} [{bar}] {percentage}% | {done} of {all} | {speed}/s | {eta_text}`,
               stream: out,
               hideCursor: true,
               clearOnComplete: false,
             },
             Presets.shades_classic,
           );
-          bar.start(p.total, 0, { done: "0 B", all: bytes(p.total), speed: "–" });
+          bar.start(p.total, 0, { done: "0 B", all: bytes(p.total), speed: "–", eta_text: "" });
+          // cli-progress shows "ETA NFs" until it has a rate; say nothing until there is one.
         }
-        bar.update(p.bytes, { done: bytes(p.bytes), all: bytes(p.total), speed: bytes(p.rate) });
+        bar.update(p.bytes, {
+          done: bytes(p.bytes),
+          all: bytes(p.total),
+          speed: bytes(p.rate),
+          eta_text: p.rate > 0 && Number.isFinite(p.etaSeconds) ? `ETA ${Math.ceil(p.etaSeconds)} s` : "",
+        });
         break;
       }
       case "uploaded":
@@ -54,7 +72,14 @@ export function progressPrinter(out: NodeJS.WriteStream = process.stderr): { onE
       case "adopted":
         line(`${c.green("✓")} found image ${e.image.id} from an earlier attempt (status ${e.image.status}); carrying on with it`);
         break;
+      case "updated":
+        line(`${c.green("✓")} updated image ${e.image.id} in place: ${e.changed.join(", ")}`);
+        break;
       case "importing":
+        if (!out.isTTY && Date.now() - lastAt >= 5000 && lastStatus.get("import") === e.status) {
+          line(`  import of image ${e.image.id}: still ${e.status} (${Math.round(e.elapsedMs / 1000)} s)`);
+          lastAt = Date.now();
+        }
         if (lastStatus.get("import") !== e.status) line(`  import of image ${e.image.id}: ${e.status} (${Math.round(e.elapsedMs / 1000)} s)`);
         lastStatus.set("import", e.status);
         break;
@@ -62,6 +87,10 @@ export function progressPrinter(out: NodeJS.WriteStream = process.stderr): { onE
         line(`${c.green("✓")} image ${e.image.id} is available in ${e.image.regions.join(", ")}`);
         break;
       case "transferring":
+        if (!out.isTTY && Date.now() - lastAt >= 5000 && lastStatus.get(e.region) === e.status) {
+          line(`  transfer to ${e.region}: still ${e.status} (${Math.round(e.elapsedMs / 1000)} s)`);
+          lastAt = Date.now();
+        }
         if (lastStatus.get(e.region) !== e.status) line(`  transfer to ${e.region}: ${e.status} (${Math.round(e.elapsedMs / 1000)} s)`);
         lastStatus.set(e.region, e.status);
         break;
@@ -74,22 +103,6 @@ export function progressPrinter(out: NodeJS.WriteStream = process.stderr): { onE
     }
   };
   return { onEvent, stop: () => bar?.stop() };
-}
-
-export function imageJson(image: Image) {
-  return {
-    id: image.id,
-    name: image.name,
-    status: image.status,
-    regions: image.regions,
-    distribution: image.distribution,
-    description: image.description ?? "",
-    tags: image.tags,
-    sizeGigabytes: image.size_gigabytes,
-    minDiskSize: image.min_disk_size,
-    createdAt: image.created_at,
-    ...(image.error_message ? { errorMessage: image.error_message } : {}),
-  };
 }
 
 export function renderPushed(r: PublishResult): string {

@@ -220,7 +220,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       d.boot = { verdict: "fails", message: "the image's file was not kept (imported before the emulator ran with --boot qemu)" };
       return save();
     }
-    const { startGuest } = await import("../../provider/image/boot");
+    const { startGuest } = await import("do-image");
     const started = startGuest(file, { extraKeys: publicKeys, hostname: d.name });
     pending.add(started);
     try {

@@ -1,4 +1,4 @@
-// `node dist/test/runner/main.js <preview|up|refresh|destroy> <options.json>`: the test runner as its own process,
+// `node dist/tools/local-do/runner/main.js <preview|up|refresh|destroy> <options.json>`: the test runner as its own process,
 // the way the Pulumi CLI runs a program. Prints progress lines, then the result as JSON on the last line.
 import { readFileSync } from "node:fs";
 import { destroy, HARNESS, preview, refresh, up, type RunnerOptions } from "./runner";

@@ -1,0 +1,80 @@
+// The one error model every layer extends: a stable code, the message, the fix, and the exit code it maps to.
+// This module imports nothing, so the image readers can use it without reaching the network side.
+
+/** What every `do-image` command's exit status means; the README's table is this one. */
+export const EXIT = Object.freeze({
+  /** Done; the image passed. */
+  ok: 0,
+  /** Refused: a check failed, or DigitalOcean or Spaces said no (a 4xx, a failed import). */
+  refused: 1,
+  /** The input cannot be read: a damaged or unsupported file. */
+  unreadable: 2,
+  /** Usage: an unknown flag, a bad argument, a missing setting. */
+  usage: 64,
+  /** A service (the API, Spaces, QEMU) unreachable or not finishing, after retries. */
+  unavailable: 69,
+  /** A bug in do-image. */
+  internal: 70,
+});
+
+export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
+
+export interface DoImageErrorOptions {
+  /** Stable and machine-readable, e.g. "qcow2-backing-file", "missing-token". */
+  code: string;
+  /** What the user should do about it. */
+  fix: string;
+  /** @default EXIT.refused */
+  exit?: ExitCode;
+  cause?: unknown;
+}
+
+export class DoImageError extends Error {
+  readonly code: string;
+  readonly fix: string;
+  readonly exitCode: ExitCode;
+
+  constructor(message: string, options: DoImageErrorOptions) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = options.code;
+    this.fix = options.fix;
+    this.exitCode = options.exit ?? EXIT.refused;
+  }
+
+  /** Fields beyond code, message and fix that a JSON report should carry (file, offset, status, …); none by default. */
+  details(): Record<string, unknown> {
+    return {};
+  }
+}
+
+/** A bad argument or a missing setting: the command cannot start. */
+export class UsageError extends DoImageError {
+  constructor(
+    message: string,
+    fix: string,
+    /** The flag or field at fault, e.g. "--region" or "regions[1]". */
+    readonly field?: string,
+  ) {
+    super(message, { code: "usage", fix, exit: EXIT.usage });
+  }
+
+  override details(): Record<string, unknown> {
+    return this.field ? { field: this.field } : {};
+  }
+}
+
+/** The exit code an error maps to: its own for ours, 70 (a bug) for anything else. */
+export function exitCodeOf(err: unknown): ExitCode {
+  return err instanceof DoImageError ? err.exitCode : EXIT.internal;
+}
+
+/** The JSON shape of an error: code, message and fix, plus only the fields that apply. */
+export function errorJson(err: unknown): { code: string; message: string; fix: string } & Record<string, unknown> {
+  if (err instanceof DoImageError) return { code: err.code, message: err.message, fix: err.fix, ...defined(err.details()) };
+  return { code: "internal", message: String((err as Error)?.message ?? err), fix: "this is a bug in do-image: report it with the command you ran" };
+}
+
+function defined(o: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
+}

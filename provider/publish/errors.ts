@@ -1,0 +1,56 @@
+// The pipeline's errors: which stage failed, and the image id when the image already exists (so no face leaks it).
+import { DoImageError, EXIT, UsageError } from "../errors";
+import { failureLines, type ValidationReport } from "../image";
+import type { InputProblem } from "./inputs";
+
+export type PublishStage = "validate" | "upload" | "import" | "transfer" | "update" | "delete";
+
+/** A failure part-way, after which `imageId` (when set) names the image that exists and must be recorded or removed. */
+export class PublishError extends DoImageError {
+  constructor(
+    message: string,
+    readonly imageId: number | undefined,
+    readonly stage: PublishStage,
+    cause?: unknown,
+  ) {
+    const inner = cause instanceof DoImageError ? cause : undefined;
+    super(message, {
+      code: inner?.code ?? `${stage}-failed`,
+      fix: inner?.fix ?? "run the same command again; what already exists is found and reused",
+      exit: inner?.exitCode ?? EXIT.internal,
+      cause,
+    });
+  }
+
+  override details(): Record<string, unknown> {
+    return { stage: this.stage, imageId: this.imageId, ...(this.cause instanceof DoImageError ? this.cause.details() : {}) };
+  }
+}
+
+export class ValidationFailedError extends DoImageError {
+  constructor(readonly report: ValidationReport) {
+    const lines = failureLines(report);
+    super(`${report.file} would not work as a DigitalOcean custom image:\n${lines.map((l) => `  ${l}`).join("\n")}`, {
+      code: "validation-failed",
+      fix: `fix what each failing check names; to accept a failure knowingly, skip its check (${report.checks
+        .filter((c) => c.status === "fail")
+        .map((c) => c.id)
+        .join(",")})`,
+      exit: EXIT.refused,
+    });
+  }
+
+  override details(): Record<string, unknown> {
+    return { failed: this.report.checks.filter((c) => c.status === "fail").map((c) => c.id) };
+  }
+}
+
+/** All of a publish's input problems as one usage error naming the first field. */
+export function inputError(problems: InputProblem[], fieldName: (field: string) => string = (f) => f): UsageError {
+  const lines = problems.map((p) => `${fieldName(p.field)}: ${p.reason}`);
+  return new UsageError(
+    lines.length === 1 ? lines[0] : `invalid input:\n  ${lines.join("\n  ")}`,
+    "correct the input named above",
+    fieldName(problems[0].field),
+  );
+}

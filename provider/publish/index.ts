@@ -1,0 +1,27 @@
+// Public face of publish/: the one pipeline every face calls, its input rules, names and errors.
+export {
+  publishImage,
+  addRegions,
+  updateImage,
+  deleteImage,
+  findByMarker,
+  type PublishOptions,
+  type PublishResult,
+  type PublishEvent,
+  type PublishedObject,
+  type ImageMetadata,
+} from "./pipeline";
+export {
+  checkInputs,
+  DISTRIBUTIONS,
+  ACCESS_MODES,
+  REGION_SLUG,
+  TAG_NAME,
+  BUCKET_NAME,
+  type PublishInputs,
+  type SpacesTarget,
+  type InputProblem,
+} from "./inputs";
+export { objectKey, adoptionMarker, isAdoptionMarker, spacesRegionFor, imageNameFromFile, DEFAULT_KEY_PREFIX } from "./naming";
+export { cachedValidation, judgeFile, requireFile, ownVersion } from "./validation";
+export { PublishError, ValidationFailedError, inputError, type PublishStage } from "./errors";

@@ -1,0 +1,240 @@
+// The whole job once, for every face: check inputs → validate → upload → import or adopt → wait → transfer → clean up.
+import { DigitalOceanClient, DigitalOceanError, ImportFailedError, waitForImage, waitForTransfer, type ClientOptions, type Image } from "../digitalocean";
+import type { ValidationReport } from "../image";
+import { deleteImageObject, sha256File, uploadObject, type Progress, type UploadResult } from "../spaces";
+import { inputError, PublishError, ValidationFailedError } from "./errors";
+import { checkInputs, type PublishInputs, type SpacesTarget } from "./inputs";
+import { adoptionMarker, isAdoptionMarker, objectKey } from "./naming";
+import { cachedValidation, requireFile } from "./validation";
+
+export type PublishEvent =
+  | { type: "validated"; report: ValidationReport }
+  | { type: "progress"; progress: Progress }
+  | { type: "uploaded"; upload: UploadResult }
+  | { type: "adopted"; image: Image }
+  | { type: "updated"; image: Image; changed: string[] }
+  | { type: "importing"; image: Image; status: string; elapsedMs: number }
+  | { type: "imported"; image: Image }
+  | { type: "transferring"; region: string; status: string; elapsedMs: number }
+  | { type: "transferred"; region: string }
+  | { type: "cleaned"; what: string };
+
+export interface PublishOptions extends PublishInputs {
+  api?: ClientOptions;
+  /**
+   * Who owns the image, for adoption: a retried publish with the same content and owner adopts the image instead of
+   * importing it twice. Without one, the content alone decides (the CLI: the same bytes pushed again are one image).
+   */
+  owner?: string;
+  onEvent?: (e: PublishEvent) => void;
+}
+
+/** Where the uploaded object lives; set whenever a file was published, adopted or not. */
+export interface PublishedObject {
+  bucket: string;
+  region: string;
+  key: string;
+}
+
+export interface PublishResult {
+  image: Image;
+  upload?: UploadResult;
+  validation?: ValidationReport;
+  object?: PublishedObject;
+  sha256?: string;
+  /** True when the uploaded object was deleted after the import. */
+  objectDeleted: boolean;
+  adopted: boolean;
+}
+
+/** An image carrying the marker tag that is not a failed import, if one exists. */
+export async function findByMarker(client: DigitalOceanClient, marker: string): Promise<Image | null> {
+  for await (const image of client.images.list({ private: true, tagName: marker })) {
+    if (image.status !== "deleted" && image.tags.includes(marker)) return image;
+  }
+  return null;
+}
+
+const unique = (xs: string[]) => [...new Set(xs)];
+
+/** Transfers an image to every region it is not yet in, all at once, and waits for them all. */
+export async function addRegions(
+  client: DigitalOceanClient,
+  imageId: number,
+  regions: string[],
+  options: { timeoutMinutes?: number; onEvent?: (e: PublishEvent) => void } = {},
+): Promise<Image> {
+  const image = await client.images.get(imageId);
+  const missing = unique(regions).filter((r) => !image.regions.includes(r));
+  const inFlight = new Map<string, number>();
+  for await (const a of client.imageActions.list(imageId))
+    if (a.type === "transfer" && a.status === "in-progress" && a.region_slug) inFlight.set(a.region_slug, a.id);
+  const results = await Promise.allSettled(
+    missing.map(async (region) => {
+      const existing = inFlight.get(region);
+      // A transfer already under way (a retried update) is waited on, not started twice.
+      const action = existing ? await client.imageActions.get(imageId, existing) : await client.imageActions.transfer(imageId, region);
+      await waitForTransfer(client, imageId, action, {
+        timeoutMs: (options.timeoutMinutes ?? 60) * 60_000,
+        onProgress: (status, elapsedMs) => options.onEvent?.({ type: "transferring", region, status, elapsedMs }),
+      });
+      options.onEvent?.({ type: "transferred", region });
+    }),
+  );
+  const failed = results.map((r, i) => [r, missing[i]] as const).filter(([r]) => r.status === "rejected");
+  if (failed.length > 0) {
+    const why = failed.map(([r, region]) => `${region}: ${((r as PromiseRejectedResult).reason as Error).message}`).join("; ");
+    throw new PublishError(
+      `image ${imageId} could not be transferred to ${failed.map(([, r]) => r).join(", ")}: ${why}`,
+      imageId,
+      "transfer",
+      (failed[0][0] as PromiseRejectedResult).reason,
+    );
+  }
+  return client.images.get(imageId);
+}
+
+export interface ImageMetadata {
+  name?: string;
+  description?: string;
+  distribution?: string;
+  /** The user's tags; adoption markers on the image are kept whatever this says. */
+  tags?: string[];
+}
+
+/** Brings an image's name, description, distribution and tags to what is asked, in place; returns what changed. */
+export async function updateImage(client: DigitalOceanClient, image: Image, want: ImageMetadata): Promise<{ image: Image; changed: string[] }> {
+  const changed: string[] = [];
+  const put: { name?: string; description?: string; distribution?: string } = {};
+  if (want.name !== undefined && want.name !== image.name) put.name = want.name;
+  if (want.description !== undefined && want.description !== (image.description ?? "")) put.description = want.description;
+  if (want.distribution && want.distribution !== image.distribution) put.distribution = want.distribution;
+  if (Object.keys(put).length > 0) {
+    await client.images.update(image.id, put);
+    changed.push(...Object.keys(put));
+  }
+  if (want.tags) {
+    const have = new Set(image.tags.filter((t) => !isAdoptionMarker(t)));
+    const wanted = new Set(want.tags);
+    const resource = [{ resource_id: String(image.id), resource_type: "image" as const }];
+    for (const t of wanted) {
+      if (have.has(t)) continue;
+      await client.tags.create(t);
+      await client.tags.tag(t, resource);
+      changed.push(`+tag ${t}`);
+    }
+    for (const t of have)
+      if (!wanted.has(t)) {
+        await client.tags.untag(t, resource);
+        changed.push(`-tag ${t}`);
+      }
+  }
+  return { image: changed.length > 0 ? await client.images.get(image.id) : image, changed };
+}
+
+/** Deletes an image and the object it was uploaded as; an image or object already gone is not an error. */
+export async function deleteImage(
+  client: DigitalOceanClient,
+  imageId: number,
+  object?: PublishedObject & Pick<SpacesTarget, "endpoint" | "accessKeyId" | "secretAccessKey">,
+): Promise<{ image: "deleted" | "already-gone"; objectDeleted: boolean }> {
+  let image: "deleted" | "already-gone" = "deleted";
+  try {
+    await client.images.delete(imageId);
+  } catch (err) {
+    if (!(err instanceof DigitalOceanError && err.notFound)) throw err;
+    image = "already-gone";
+  }
+  const objectDeleted = object ? await deleteImageObject(object) : false;
+  return { image, objectDeleted };
+}
+
+export async function publishImage(options: PublishOptions): Promise<PublishResult> {
+  const { inputs, problems } = checkInputs(options);
+  if (problems.length > 0) throw inputError(problems);
+  const { file, regions, spaces } = inputs;
+  const importRegion = inputs.importRegion ?? regions[0];
+  const client = new DigitalOceanClient(options.api);
+  const emit = options.onEvent ?? (() => undefined);
+
+  let sha256: string | undefined;
+  if (file) {
+    await requireFile(file);
+    sha256 = (await sha256File(file, (progress) => emit({ type: "progress", progress }))).sha256;
+  }
+  const marker = adoptionMarker(sha256 ?? inputs.url!, options.owner);
+  const object = file && spaces ? { bucket: spaces.bucket, region: spaces.region!, key: objectKey(sha256!, file, spaces.keyPrefix) } : undefined;
+  const spacesSettings = spaces && object ? { ...spaces, ...object } : undefined;
+
+  let image = await findByMarker(client, marker);
+  const adopted = image !== null;
+  let validation: ValidationReport | undefined;
+  let upload: UploadResult | undefined;
+  if (image) {
+    emit({ type: "adopted", image });
+  } else {
+    let url = inputs.url;
+    if (file && spacesSettings) {
+      if (inputs.validation !== false) {
+        validation = await cachedValidation(file, sha256!, inputs.validation?.skip);
+        emit({ type: "validated", report: validation });
+        if (!validation.ok) throw new ValidationFailedError(validation);
+      }
+      upload = await uploadObject(file, { ...spacesSettings, sha256: sha256!, onProgress: (progress) => emit({ type: "progress", progress }) }).catch((err) => {
+        throw new PublishError((err as Error).message, undefined, "upload", err);
+      });
+      emit({ type: "uploaded", upload });
+      url = upload.url;
+    }
+    image = await client.images.createCustom({
+      name: inputs.name,
+      url: url!,
+      region: importRegion,
+      distribution: inputs.distribution ?? "Unknown",
+      description: inputs.description,
+      tags: [...(inputs.tags ?? []), marker],
+    });
+  }
+
+  const imageId = image.id;
+  try {
+    image = await waitForImage(client, imageId, {
+      timeoutMs: (inputs.timeouts?.import ?? 60) * 60_000,
+      onProgress: (status, elapsedMs) => emit({ type: "importing", image: image!, status, elapsedMs }),
+    });
+  } catch (err) {
+    if (err instanceof ImportFailedError) {
+      // A failed import leaves a `deleted` image record behind; remove it and the object so nothing is orphaned.
+      await client.images.delete(imageId).catch(() => undefined);
+      if (spacesSettings && !spaces?.keepObject) await deleteImageObject(spacesSettings).catch(() => undefined);
+      throw new PublishError(err.message, undefined, "import", err);
+    }
+    throw new PublishError(`image ${imageId} was created but did not become available: ${(err as Error).message}`, imageId, "import", err);
+  }
+  emit({ type: "imported", image });
+
+  if (adopted) {
+    // The same content published again with other metadata: apply it in place, as an update would.
+    const r = await updateImage(client, image, {
+      name: inputs.name,
+      description: inputs.description,
+      distribution: inputs.distribution,
+      tags: inputs.tags,
+    }).catch((err) => {
+      throw new PublishError(`image ${imageId} exists but its metadata could not be updated: ${(err as Error).message}`, imageId, "update", err);
+    });
+    image = r.image;
+    if (r.changed.length > 0) emit({ type: "updated", image, changed: r.changed });
+  }
+  if (regions.some((r) => !image!.regions.includes(r))) {
+    image = await addRegions(client, imageId, regions, { timeoutMinutes: inputs.timeouts?.transfer, onEvent: emit });
+  }
+
+  let objectDeleted = false;
+  if (spacesSettings && object && !spaces?.keepObject) {
+    // An adopted image's object, if an earlier attempt left one, is found by the same content-addressed key.
+    objectDeleted = await deleteImageObject(spacesSettings);
+    if (objectDeleted) emit({ type: "cleaned", what: `${object.bucket}/${object.key}` });
+  }
+  return { image, upload, validation, object, sha256, objectDeleted, adopted };
+}

@@ -1,0 +1,52 @@
+// Validation as the pipeline runs it: keyed by content hash, skip list and the do-image version that judged.
+import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { UsageError } from "../errors";
+import { validateImage, type ValidationReport } from "../image";
+import { hashCacheFile, sha256File, type Progress } from "../spaces";
+
+let version: string | undefined;
+
+/** This package's version, from the package.json above this file (in the sources or in dist/). */
+export async function ownVersion(): Promise<string> {
+  if (version) return version;
+  for (let d = __dirname, i = 0; i < 6; d = dirname(d), i++) {
+    const pkg = await readFile(join(d, "package.json"), "utf8").catch(() => null);
+    if (pkg && (JSON.parse(pkg) as { name?: string }).name === "do-image") return (version = (JSON.parse(pkg) as { version: string }).version);
+  }
+  return (version = "unknown");
+}
+
+/** A file the pipeline can read: it exists and is a regular file (a FIFO would block, a folder is a mistake). */
+export async function requireFile(file: string, field = "file"): Promise<void> {
+  const st = await stat(file).catch(() => null);
+  if (!st || !st.isFile()) throw new UsageError(`${file} does not exist or is not a regular file`, "give the path of a disk image file", field);
+}
+
+/**
+ * The validation report for a file whose content hash is known, from the cache when this content was judged before
+ * by the same do-image version with the same skip list (previews of an unchanged file then cost nothing), else
+ * judged now and cached.
+ */
+export async function cachedValidation(file: string, sha256: string, skip: readonly string[] = []): Promise<ValidationReport> {
+  const cacheFile = join(dirname(hashCacheFile()), "validation", await ownVersion(), `${sha256}-${[...skip].sort().join(",") || "none"}.json`);
+  try {
+    return { ...(JSON.parse(await readFile(cacheFile, "utf8")) as ValidationReport), file };
+  } catch {
+    const report = await validateImage(file, { skip });
+    await mkdir(dirname(cacheFile), { recursive: true });
+    await writeFile(cacheFile, JSON.stringify(report));
+    return report;
+  }
+}
+
+/** Hashes (cached by size and mtime) and judges a file: what every face asks before an upload. */
+export async function judgeFile(
+  file: string,
+  skip: readonly string[] = [],
+  onProgress?: (p: Progress) => void,
+): Promise<{ sha256: string; size: number; report: ValidationReport }> {
+  await requireFile(file);
+  const { sha256, size } = await sha256File(file, onProgress);
+  return { sha256, size, report: await cachedValidation(file, sha256, skip) };
+}
