@@ -37,7 +37,12 @@ test("a fresh Pulumi project installs the packed package and compiles a program 
   writeFileSync(
     join(project, "index.ts"),
     [
-      'import { CustomImage, ImageDroplet } from "do-image";',
+      'import { CustomImage, ImageDroplet } from "do-image/pulumi";',
+      'import { validateImage, type ValidationReport } from "do-image";',
+      'import * as legacy from "do-image";',
+      "export const judge: (f: string) => Promise<ValidationReport> = (f) => validateImage(f);",
+      "// do-image 0.2's root exports still type-check for one release.",
+      "export const Old: typeof legacy.CustomImage = legacy.CustomImage;",
       'const image = new CustomImage("app", { file: "build/app.qcow2", regions: ["nyc3", "sfo3"], spaces: { bucket: "images" } });',
       'const droplet = new ImageDroplet("web", { image, region: "nyc3", size: "s-1vcpu-1gb", sshKeys: ["aa:bb"] });',
       "export const id = image.imageId;",
