@@ -49,7 +49,10 @@ test("the CLI inspects with Pulumi and CDKTF unresolvable", () => {
 });
 
 test("do-image 0.2's root exports of the Pulumi resources still resolve, with a deprecation warning", () => {
-  const r = node(["-e", 'const m = require("./dist/provider/index.js"); console.log(m.CustomImage === require("./dist/provider/pulumi/index.js").CustomImage)']);
+  const r = node([
+    "-e",
+    'const m = require("./dist/provider/index.js"); console.log(m.CustomImage === require("./dist/provider/pulumi/index.js").CustomImage)',
+  ]);
   expect(r.stdout.trim()).toBe("true");
   expect(r.stderr).toMatch(/DeprecationWarning: importing CustomImage from "do-image" is deprecated: import it from "do-image\/pulumi"/);
 });

@@ -66,8 +66,8 @@ describe("check", () => {
         { property: "url", reason: expect.stringMatching(/exactly one of file/) },
         { property: "regions[1]", reason: expect.stringMatching(/"Mars" is not a region slug/) },
         { property: "importRegion", reason: expect.stringMatching(/must be one of regions/) },
-        { property: "spaces.bucket", reason: expect.stringMatching(/needs a Spaces bucket/) },
-        { property: "validation.skip", reason: expect.stringMatching(/"sshdd" is not a check id/) },
+        { property: "spaces.bucket", reason: expect.stringMatching(/must have required property 'bucket'/) },
+        { property: "validation.skip[0]", reason: expect.stringMatching(/one of format, compression/) },
       ]),
     );
   });

@@ -5,6 +5,9 @@ import Ajv2020 from "ajv/dist/2020";
 import addFormats from "ajv-formats";
 import * as ts from "typescript";
 import { CHECK_IDS } from "../../provider/image";
+import { CustomImage } from "../../provider/pulumi";
+import { CUSTOM_IMAGE_TOKEN, schemaFailures } from "../../provider/pulumi/engine/schema";
+import { serializeWithMocks } from "../../tools/local-do/pulumi-host";
 import { describeWithShared, PULUMI_METASCHEMA } from "../support/shared";
 
 const ROOT = join(__dirname, "..", "..");
@@ -37,7 +40,7 @@ describeWithShared("schema.json", PULUMI_METASCHEMA, () => {
 });
 
 test.each([
-  ["do-image:index:CustomImage", "provider/pulumi/customImage.ts", "CustomImageArgs", "CustomImage"],
+  ["pulumi-nodejs:dynamic/do-image:CustomImage", "provider/pulumi/customImage.ts", "CustomImageArgs", "CustomImage"],
   ["do-image:index:ImageDroplet", "provider/pulumi/imageDroplet.ts", "ImageDropletArgs", "ImageDroplet"],
 ])("%s matches its TypeScript inputs and outputs", (token, file, args, cls) => {
   const r = schema.resources[token];
@@ -55,4 +58,30 @@ test("the Spaces settings type matches CustomImageSpacesArgs", () => {
 
 test("the check ids schema.json documents for validation.skip are exactly validate's", () => {
   expect(schema.types["do-image:index:CustomImageValidation"].properties.skip.items.enum).toEqual([...CHECK_IDS]);
+});
+
+test("schema.json documents CustomImage under the token the engine records for it", async () => {
+  const inputs = await serializeWithMocks(() => [new CustomImage("app", { url: "https://example.com/a.qcow2", regions: ["nyc3"] })]);
+  expect(inputs.get("app")!.__type).toBe(CUSTOM_IMAGE_TOKEN);
+  expect(Object.keys(schema.resources)).toContain(CUSTOM_IMAGE_TOKEN);
+  expect(schema.resources["do-image:index:ImageDroplet"].inputProperties.image.$ref).toBe(`#/resources/${CUSTOM_IMAGE_TOKEN.replace("/", "%2F")}`);
+});
+
+test("check enforces the schema: wrongly typed inputs fail with the property path and the schema's description", () => {
+  const unknown = (v: unknown) => v === "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+  const failures = schemaFailures(
+    { regions: "nyc3", spaces: { bucket: "b", keepObject: "yes", access: "public" }, timeouts: { import: "5" }, validation: { skip: ["sshdd"] } },
+    unknown,
+  );
+  const reasonOf = (p: string) => failures.find((f) => f.property === p)?.reason;
+  expect(reasonOf("regions")).toMatch(/must be array: Regions the image is made available in/);
+  expect(reasonOf("spaces.keepObject")).toMatch(/must be boolean: Keep the uploaded object/);
+  expect(reasonOf("spaces.access")).toMatch(/must be equal to one of the allowed values \(one of presigned, public-read\)/);
+  expect(reasonOf("timeouts.import")).toMatch(/must be number/);
+  expect(reasonOf("validation.skip[0]")).toMatch(/one of format, compression/);
+  expect(schemaFailures({}, unknown)).toEqual([{ property: "regions", reason: "must have required property 'regions'" }]);
+  // A preview's unknown values are not judged.
+  expect(
+    schemaFailures({ regions: "04da6b54-80e4-46f7-96ec-b56ff0331ba9", spaces: { bucket: "b", keepObject: "04da6b54-80e4-46f7-96ec-b56ff0331ba9" } }, unknown),
+  ).toEqual([]);
 });

@@ -173,7 +173,7 @@ export async function serializeWithMocks(build: () => { id: { apply<U>(f: (v: st
   await pulumi.runtime.setMocks(
     {
       newResource: (args) => {
-        registered.set(args.name, args.inputs as Props);
+        registered.set(args.name, { ...(args.inputs as Props), __type: args.type });
         return { id: `${args.name}-id`, state: args.inputs };
       },
       call: (args) => args.inputs,

@@ -11,8 +11,23 @@ export function defined<T extends object>(o: T): T {
 }
 
 export async function check(olds: Partial<CustomImageInputs>, news: Record<string, unknown>): Promise<pulumi.dynamic.CheckResult> {
+  const { schemaFailures } = await import("./schema");
+  // The shape first, by the published schema: a wrongly typed input is reported as the schema describes it.
+  const shape = schemaFailures(news, isUnknown);
   const { checkInputs, cachedValidation, failureLines, requireFile, sha256File } = await import("../../index");
   const raw = { ...news, name: news.name ?? news.resourceName } as unknown as CustomImageInputs;
+  // Then the core's rules, on inputs of the right shape; a property the schema already faulted is not reported twice.
+  if (shape.length > 0) {
+    const rules = (() => {
+      try {
+        return checkInputs(raw, { isUnknown }).problems;
+      } catch {
+        return [];
+      }
+    })();
+    const faulted = (field: string) => shape.some((f) => f.property === field || f.property.startsWith(`${field}.`) || f.property.startsWith(`${field}[`));
+    return { inputs: news, failures: [...shape, ...rules.filter((p) => !faulted(p.field)).map((p) => ({ property: p.field, reason: p.reason }))] };
+  }
   const { inputs, problems } = checkInputs(raw, { isUnknown });
   const failures: pulumi.dynamic.CheckFailure[] = problems.map((p) => ({ property: p.field, reason: p.reason }));
   const result = { ...raw, ...inputs } as CustomImageInputs;
