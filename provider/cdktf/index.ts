@@ -35,11 +35,11 @@ export interface CustomImageConfig {
 
 /** The CLI this package ships, run in a child process: construct validations are synchronous, the validator is not. */
 function cliPath(): string {
-  const beside = join(__dirname, "..", "cli", "main.js");
-  return existsSync(beside) ? beside : join(require.resolve("do-image/package.json"), "..", "dist", "provider", "cli", "main.js");
+  // The package resolves itself by name (its exports list package.json), wherever this module was loaded from.
+  return join(require.resolve("do-image/package.json"), "..", "dist", "provider", "cli", "main.js");
 }
 
-export function validateForSynth(file: string, skip: string[] = []): ValidationReport {
+function validateForSynth(file: string, skip: string[] = []): ValidationReport {
   const args = [cliPath(), "validate", "--json", file, ...(skip.length ? ["--skip", skip.join(",")] : [])];
   const r = spawnSync(process.execPath, args, { encoding: "utf8", env: { ...process.env, NO_COLOR: "1" }, maxBuffer: 16 * 1024 * 1024 });
   try {

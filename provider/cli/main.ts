@@ -86,7 +86,7 @@ function onInterrupt(what: string): () => void {
   return () => process.off("SIGINT", handler);
 }
 
-export function buildProgram(): Command {
+function buildProgram(): Command {
   const program = new Command("do-image")
     .description("Validate, boot, upload and import Linux disk images as DigitalOcean custom images")
     .version(ownVersionSync(), "-v, --version", "print the version")

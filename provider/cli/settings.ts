@@ -11,7 +11,7 @@ export interface TokenFlags {
   apiUrl?: string;
 }
 
-export function doctlConfigFile(env: NodeJS.ProcessEnv = process.env): string {
+function doctlConfigFile(env: NodeJS.ProcessEnv = process.env): string {
   return join(env.XDG_CONFIG_HOME || join(homedir(), ".config"), "doctl", "config.yaml");
 }
 

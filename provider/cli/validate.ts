@@ -4,7 +4,7 @@ import { colour as c, table } from "./format";
 
 const STATUS: Record<CheckStatus, (s: string) => string> = { pass: c.green, fail: c.red, warn: c.yellow, unknown: c.dim };
 
-export function evidenceText(e: Evidence): string {
+function evidenceText(e: Evidence): string {
   return [evidenceWhere(e), e.text].filter(Boolean).join(": ");
 }
 

@@ -74,12 +74,10 @@ class MagicScanner {
   }
 }
 
-/** Where the compiled worker lives; from TypeScript sources (jest) it is the one `make build` wrote to dist/. */
+/** The compiled worker beside this file; where there is none (TypeScript run from source), blocks decode in this thread. */
 function workerFile(): string | null {
   const beside = join(__dirname, "bzip2-worker.js");
-  if (existsSync(beside)) return beside;
-  const built = join(__dirname, "..", "..", "dist", "provider", "image", "bzip2-worker.js");
-  return existsSync(built) ? built : null;
+  return existsSync(beside) ? beside : null;
 }
 
 interface Executor {

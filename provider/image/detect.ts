@@ -8,7 +8,7 @@ import { readUpTo, type ByteSource } from "./source";
 import type { Compression, ContainerFormat } from "./disk";
 
 /** How many leading bytes detection needs: the ISO 9660 volume descriptor at 32 KiB plus the btrfs superblock at 64 KiB. */
-export const SNIFF_BYTES = 0x10040 + 8;
+const SNIFF_BYTES = 0x10040 + 8;
 
 export type Sniffed =
   | { kind: "compressed"; compression: Exclude<Compression, "none"> }

@@ -3,7 +3,7 @@ import { crc32 } from "node:zlib";
 import { guidToString, readU64LE } from "./bytes";
 import type { ByteSource } from "./source";
 
-export const GPT_SIGNATURE = "EFI PART";
+const GPT_SIGNATURE = "EFI PART";
 const MIN_HEADER_SIZE = 92;
 
 export interface GptHeader {

@@ -4,7 +4,7 @@
 import { gunzipSync } from "node:zlib";
 
 /** The most decompressed bytes read from one initramfs; a real one is well under this. */
-export const MAX_INITRAMFS_BYTES = 1024 * 1024 * 1024;
+const MAX_INITRAMFS_BYTES = 1024 * 1024 * 1024;
 
 export interface InitramfsListing {
   files: string[];

@@ -1,5 +1,4 @@
 // Reader for qcow2 v2 and v3 images (QEMU's docs/interop/qcow2.txt), written here: no Node library reads qcow2.
-import { inflateRawSync } from "node:zlib";
 import * as zlib from "node:zlib";
 import { readU64BE } from "./bytes";
 import { checkWithinFile, LruCache, readMapped, type BlockLocation, type VirtualDisk } from "./disk";
@@ -294,7 +293,7 @@ export class Qcow2Disk implements VirtualDisk {
     const data = await this.host.read(hostOffset, length);
     let out: Buffer;
     try {
-      out = this.header.compressionType === "zstd" ? this.zstd(data) : inflateRawSync(data, { finishFlush: zlib.constants.Z_SYNC_FLUSH });
+      out = this.header.compressionType === "zstd" ? this.zstd(data) : zlib.inflateRawSync(data, { finishFlush: zlib.constants.Z_SYNC_FLUSH });
     } catch (err) {
       throw new ImageError(`${this.host.name}: compressed cluster ${cluster} at offset ${hostOffset} does not decompress (${(err as Error).message})`, {
         file: this.host.name,

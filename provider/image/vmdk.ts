@@ -52,7 +52,7 @@ export interface VmdkDescriptor {
   extents: { access: string; sectors: number; type: string; file: string }[];
 }
 
-export function parseVmdkDescriptor(text: string): VmdkDescriptor {
+function parseVmdkDescriptor(text: string): VmdkDescriptor {
   const createType = /^\s*createType\s*=\s*"?([^"\s]+)"?/m.exec(text)?.[1] ?? "unknown";
   const extents: VmdkDescriptor["extents"] = [];
   for (const m of text.matchAll(/^\s*(RW|RDONLY|NOACCESS)\s+(\d+)\s+(\w+)\s+"([^"]*)"/gm)) {

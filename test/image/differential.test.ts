@@ -155,7 +155,10 @@ describeWithFixtures("refused images get a specific error naming the file and th
 
 describeWithFixtures("bzip2 blocks decode in parallel worker threads", (fx) => {
   test.each(["good-gpt.raw.bz2", "good-multistream.vhdx.bz2"])("%s decodes with 2 workers to the same bytes as bzip2 -dc", async (file) => {
-    const { bunzip2 } = await import("../../provider/image/bzip2-parallel");
+    // The compiled module: its worker threads run the compiled worker beside it (make test builds dist/ first).
+    const { bunzip2 } = (await import(
+      join(__dirname, "..", "..", "dist", "provider", "image", "bzip2-parallel.js")
+    )) as typeof import("../../provider/image/bzip2-parallel");
     let info: { parallel: boolean; workers: number } | undefined;
     const h = createHash("sha256");
     for await (const chunk of bunzip2(createReadStream(fx.path(file), { highWaterMark: 1 << 16 }) as AsyncIterable<Buffer>, file, {

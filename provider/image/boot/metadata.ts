@@ -37,7 +37,7 @@ function networkData(id: DropletIdentity) {
 }
 
 /** DigitalOcean's /metadata/v1.json, shaped as its documentation shows it, with this boot's addresses. */
-export function dropletMetadata(id: DropletIdentity) {
+function dropletMetadata(id: DropletIdentity) {
   return {
     droplet_id: id.dropletId,
     hostname: id.hostname,

@@ -20,7 +20,7 @@ export interface CloudConfig {
 }
 
 /** cloud.cfg, then cloud.cfg.d/*.cfg in byte order (Python's sorted glob). */
-export async function configPaths(fs: Ext4): Promise<string[]> {
+async function configPaths(fs: Ext4): Promise<string[]> {
   const files = (await fs.type("/etc/cloud/cloud.cfg")) === "file" ? ["/etc/cloud/cloud.cfg"] : [];
   const dir = (await fs.readdir("/etc/cloud/cloud.cfg.d")) ?? [];
   const names = dir.map((e) => e.name).filter((n) => n.endsWith(".cfg"));

@@ -4,7 +4,7 @@ import { lines, type Guest } from "./guest";
 import { maskedUnits } from "./systemd";
 import { result, type CheckResult, type Evidence } from "./types";
 
-export const MIN_CLOUD_INIT = [0, 7, 7];
+const MIN_CLOUD_INIT = [0, 7, 7];
 const CLOUD_INIT_UNITS = ["cloud-init-local.service", "cloud-init.service", "cloud-config.service", "cloud-final.service", "cloud-init.target"];
 
 export interface AgentFound {

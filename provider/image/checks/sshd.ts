@@ -1,29 +1,10 @@
 // Check `sshd`: the SSH daemon is installed and started at boot by the guest's init system (systemd decides where it is the init).
-import type { Ext4 } from "../ext4";
-import { detectInit, maskedUnits } from "./systemd";
+import { detectInit, enablingLinks, maskedUnits } from "./systemd";
 import type { Guest } from "./guest";
 import { result, type CheckResult, type Evidence } from "./types";
 
 const SSHD_PATHS = ["/usr/sbin/sshd", "/usr/bin/sshd", "/usr/local/sbin/sshd"];
 const SSH_UNITS = ["ssh.service", "sshd.service", "ssh.socket", "sshd.socket"];
-const UNIT_DIRS = ["/etc/systemd/system", "/usr/lib/systemd/system", "/lib/systemd/system"];
-
-/** Links that pull an SSH unit into a boot target: <dir>/<target>.wants/<unit> in /etc or vendor-enabled under /usr/lib. */
-async function systemdEnablement(fs: Ext4): Promise<Evidence[]> {
-  const out: Evidence[] = [];
-  for (const dir of UNIT_DIRS) {
-    for (const e of (await fs.readdir(dir)) ?? []) {
-      if (!/\.(wants|requires)$/.test(e.name)) continue;
-      for (const unit of (await fs.readdir(`${dir}/${e.name}`)) ?? []) {
-        if (!SSH_UNITS.includes(unit.name)) continue;
-        const path = `${dir}/${e.name}/${unit.name}`;
-        const target = await fs.readlink(path);
-        out.push({ path, text: target ? `-> ${target}` : "unit file" });
-      }
-    }
-  }
-  return out;
-}
 
 export async function checkSshd(guest: Guest): Promise<CheckResult> {
   const root = guest.root;
@@ -47,7 +28,7 @@ export async function checkSshd(guest: Guest): Promise<CheckResult> {
   const enableFix =
     "enable it in the image: systemctl enable ssh (sshd on Fedora, RHEL and Arch), e.g. in the Packer build or with virt-customize --run-command 'systemctl enable ssh'";
   if (init.kind === "systemd") {
-    const links = await systemdEnablement(fs);
+    const links = await enablingLinks(fs, SSH_UNITS);
     const masked = await maskedUnits(fs, SSH_UNITS);
     const enabledUnits = links.map((l) => l.path!.split("/").pop()!);
     const maskedEnabled = masked.filter((m) => enabledUnits.includes(m.path!.split("/").pop()!) || enabledUnits.length === 0);

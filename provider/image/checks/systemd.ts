@@ -1,4 +1,4 @@
-// How the guest's init starts things: which init it runs, and systemd units masked in /etc.
+// How the guest's init starts things: which init it runs, which systemd units are enabled, and which are masked.
 import type { Ext4 } from "../ext4";
 import type { Evidence } from "./types";
 
@@ -22,6 +22,25 @@ export async function maskedUnits(fs: Ext4, units: string[]): Promise<Evidence[]
   for (const u of units) {
     const path = `/etc/systemd/system/${u}`;
     if ((await fs.readlink(path)) === "/dev/null") out.push({ path, text: `${u} -> /dev/null` });
+  }
+  return out;
+}
+
+const UNIT_DIRS = ["/etc/systemd/system", "/usr/lib/systemd/system", "/lib/systemd/system"];
+
+/** Links that pull one of the units into a boot target: <dir>/<target>.wants/<unit> in /etc, or vendor-enabled under /usr/lib. */
+export async function enablingLinks(fs: Ext4, units: string[]): Promise<Evidence[]> {
+  const out: Evidence[] = [];
+  for (const dir of UNIT_DIRS) {
+    for (const e of (await fs.readdir(dir)) ?? []) {
+      if (!/\.(wants|requires)$/.test(e.name)) continue;
+      for (const unit of (await fs.readdir(`${dir}/${e.name}`)) ?? []) {
+        if (!units.includes(unit.name)) continue;
+        const path = `${dir}/${e.name}/${unit.name}`;
+        const target = await fs.readlink(path);
+        out.push({ path, text: target ? `-> ${target}` : "unit file" });
+      }
+    }
   }
   return out;
 }

@@ -1,5 +1,5 @@
 // The ext4 extent tree (header, index and leaf entries), flattened into a sorted list of runs for a file.
-export const EXTENT_MAGIC = 0xf30a;
+const EXTENT_MAGIC = 0xf30a;
 const EXT_INIT_MAX_LEN = 32768;
 
 export interface Extent {

@@ -1,9 +1,9 @@
 // The ext4 inode (kernel Documentation/filesystems/ext4/inodes.rst): mode, size, flags, the 60-byte i_block and in-inode xattrs.
 
-export const S_IFMT = 0xf000;
-export const S_IFDIR = 0x4000;
-export const S_IFREG = 0x8000;
-export const S_IFLNK = 0xa000;
+const S_IFMT = 0xf000;
+const S_IFDIR = 0x4000;
+const S_IFREG = 0x8000;
+const S_IFLNK = 0xa000;
 
 export const INODE_FLAGS = {
   INDEX: 0x1000, // hashed directory
@@ -15,7 +15,7 @@ export const INODE_FLAGS = {
   CASEFOLD: 0x40000000,
 } as const;
 
-export const I_BLOCK_OFFSET = 0x28;
+const I_BLOCK_OFFSET = 0x28;
 export const I_BLOCK_SIZE = 60;
 const XATTR_MAGIC = 0xea020000;
 
