@@ -5,9 +5,10 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startLocalDigitalOcean } from "./emulator";
+import { packageRoot } from "./root";
 import { runStack } from "./runner/client";
 
-const ROOT = join(__dirname, "..", "..");
+const ROOT = packageRoot();
 const bold = (s: string) => (process.stdout.isTTY ? `\x1b[1m${s}\x1b[0m` : s);
 
 async function main(): Promise<void> {
