@@ -38,10 +38,11 @@ export function resolveSpacesSettings(explicit: SpacesSettings = {}, env: NodeJS
 
 /** The endpoint for a region (or the one set explicitly); needs no keys, so URLs can be planned before any upload. */
 export function spacesLocation(explicit: SpacesSettings = {}, env: NodeJS.ProcessEnv = process.env): { region: string; endpoint: string } {
-  const region = explicit.region || env.SPACES_REGION;
+  // The region is given (publish/ decides it, $SPACES_REGION included); only the endpoint may come from the environment.
+  const region = explicit.region;
   const endpoint = explicit.endpoint || env.SPACES_ENDPOINT_URL || (region ? `https://${region}.digitaloceanspaces.com` : undefined);
   if (!endpoint)
-    throw new UsageError("no Spaces region", "name the bucket's region (--spaces-region, spaces.region or SPACES_REGION), e.g. nyc3", "spaces.region");
+    throw new UsageError("no Spaces region", "name the bucket's region (--spaces-region, spaces.region or SPACES_REGION), e.g. nyc3, or its endpoint (SPACES_ENDPOINT_URL)", "spaces.region");
   // Another S3 endpoint (a local one) needs no region: the endpoint alone addresses it.
   return { region: region ?? "", endpoint: endpoint.replace(/\/+$/, "") };
 }
