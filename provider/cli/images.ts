@@ -1,5 +1,6 @@
 // How the CLI shows images: the JSON shape of an image, and `ls`'s table with doctl-style --format columns.
 import type { Image } from "../digitalocean";
+import { isAdoptionMarker } from "../publish/naming";
 
 export function imageJson(image: Image) {
   return {
@@ -9,7 +10,8 @@ export function imageJson(image: Image) {
     regions: image.regions,
     distribution: image.distribution,
     description: image.description ?? "",
-    tags: image.tags,
+    // The adoption marker is do-image's own bookkeeping, not a tag the user chose.
+    tags: image.tags.filter((t) => !isAdoptionMarker(t)),
     sizeGigabytes: image.size_gigabytes,
     minDiskSize: image.min_disk_size,
     createdAt: image.created_at,

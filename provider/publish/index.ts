@@ -5,6 +5,7 @@ export {
   updateImage,
   deleteImage,
   findByMarker,
+  requireRegions,
   type PublishOptions,
   type PublishResult,
   type PublishEvent,

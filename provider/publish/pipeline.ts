@@ -2,6 +2,7 @@
 import { DigitalOceanClient, DigitalOceanError, ImportFailedError, waitForImage, waitForTransfer, type ClientOptions, type Image } from "../digitalocean";
 import type { ValidationReport } from "../image";
 import { deleteImageObject, sha256File, uploadObject, type Progress, type UploadResult } from "../spaces";
+import { UsageError } from "../errors";
 import { inputError, PublishError, ValidationFailedError } from "./errors";
 import { checkInputs, type PublishInputs, type SpacesTarget } from "./inputs";
 import { adoptionMarker, isAdoptionMarker, objectKey } from "./naming";
@@ -57,6 +58,20 @@ export async function findByMarker(client: DigitalOceanClient, marker: string): 
 
 const unique = (xs: string[]) => [...new Set(xs)];
 
+/**
+ * Regions DigitalOcean does not have, or has closed to new resources, as a usage error naming them and the open ones,
+ * before anything is uploaded or created.
+ */
+export async function requireRegions(client: DigitalOceanClient, regions: string[], field = "regions"): Promise<void> {
+  const known = new Map<string, boolean>();
+  for await (const r of client.regions.list()) known.set(r.slug, r.available);
+  const bad = regions.filter((r) => known.get(r) !== true);
+  if (bad.length === 0) return;
+  const open = [...known].filter(([, available]) => available).map(([slug]) => slug);
+  const why = bad.map((r) => (known.has(r) ? `${r} is not available for new resources` : `${r} is not a DigitalOcean region`)).join("; ");
+  throw new UsageError(`${why}`, `use one of ${open.sort().join(", ")}`, field);
+}
+
 /** Transfers an image to every region it is not yet in, all at once, and waits for them all. */
 export async function addRegions(
   client: DigitalOceanClient,
@@ -66,6 +81,7 @@ export async function addRegions(
 ): Promise<Image> {
   const image = await client.images.get(imageId);
   const missing = unique(regions).filter((r) => !image.regions.includes(r));
+  if (missing.length > 0) await requireRegions(client, missing);
   const inFlight = new Map<string, number>();
   for await (const a of client.imageActions.list(imageId))
     if (a.type === "transfer" && a.status === "in-progress" && a.region_slug) inFlight.set(a.region_slug, a.id);
@@ -156,6 +172,7 @@ export async function publishImage(options: PublishOptions): Promise<PublishResu
   const importRegion = inputs.importRegion ?? regions[0];
   const client = new DigitalOceanClient(options.api);
   const emit = options.onEvent ?? (() => undefined);
+  await requireRegions(client, regions);
 
   let sha256: string | undefined;
   if (file) {

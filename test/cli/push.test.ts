@@ -1,6 +1,6 @@
 // `do-image push`, `ls`, `regions add` and `rm` as a user runs them, against the local DigitalOcean.
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startLocalDigitalOcean, type LocalDigitalOcean } from "../../tools/local-do/emulator";
@@ -41,18 +41,29 @@ test("push validates, uploads, imports, transfers in parallel and removes the ob
   expect(r.objectDeleted).toBe(true);
   expect(await local.s3.contents("images")).toEqual({ objects: [], uploads: [] });
 
-  const second = await doImage("push", sample, "--region", "nyc3", "--skip", "boot-loader,kernel", "--json");
+  // The same bytes again, with another name and a tag: the image is found and edited in place, nothing uploaded.
+  const second = await doImage("push", sample, "--region", "nyc3", "--name", "app-v2", "--tag", "web", "--skip", "boot-loader,kernel", "--json");
   expect(second.code).toBe(0);
-  expect(JSON.parse(second.stdout)).toMatchObject({ image: { id: r.image.id }, upload: null });
+  expect(JSON.parse(second.stdout)).toMatchObject({
+    image: { id: r.image.id, name: "app-v2", tags: expect.arrayContaining(["web"]) },
+    adopted: true,
+    upload: null,
+  });
   expect(second.stderr).toMatch(/found image \d+ from an earlier attempt/);
+  expect(second.stderr).toMatch(/updated image \d+ in place: name, \+tag web/);
+  expect(second.stderr).not.toMatch(/deleted the uploaded object/);
   expect(local.api.state.log!.filter((l) => l.startsWith("POST /v2/images ")).length).toBe(1);
 
   const ls = await doImage("ls", "--json");
   expect(JSON.parse(ls.stdout).map((i: { id: number }) => i.id)).toEqual([r.image.id]);
+  const table = (await doImage("ls")).stdout.split("\n");
+  expect(table[0]).toMatch(/^ID\s+Name\s+Status\s+Regions\s+Distribution\s+Size$/);
+  expect(table[1]).toMatch(new RegExp(`^${r.image.id}\\s+app-v2\\s+available\\s+nyc3,sfo3,ams3`));
+  expect((await doImage("ls", "--format", "ID,Tags", "--no-header")).stdout).toMatch(new RegExp(`^${r.image.id}\\s+web`));
   const add = await doImage("regions", "add", String(r.image.id), "lon1", "sfo3", "--json");
   expect(JSON.parse(add.stdout).regions).toEqual(["nyc3", "sfo3", "ams3", "lon1"]);
-  expect((await doImage("rm", String(r.image.id))).code).toBe(0);
-  expect((await doImage("rm", String(r.image.id))).code).toBe(0); // gone already: fine
+  expect(await doImage("rm", String(r.image.id))).toMatchObject({ code: 0, stdout: `deleted image ${r.image.id}\n` });
+  expect(await doImage("rm", String(r.image.id))).toMatchObject({ code: 0, stdout: `image ${r.image.id} was already gone\n` });
 });
 
 test("push stops on a failing check before uploading anything", async () => {
@@ -72,4 +83,61 @@ test("a wrong token fails with DigitalOcean's message and exit 1", async () => {
   expect(r.code).toBe(1);
   expect(r.stderr).toMatch(/401 unauthorized: Unable to authenticate you/);
   expect(r.stderr).not.toContain("dop_v1_wrong");
+});
+
+test("usage errors exit 64 naming the flag or argument, before anything is read or sent", async () => {
+  const before = local.api.state.log!.length;
+  const cases: [string[], RegExp][] = [
+    [["rm", "abc"], /"abc" is not an image id/],
+    [["regions", "add", "12", "Mars"], /Mars: not a region slug/],
+    [["validate", sample, "--skip", "bogus"], /"bogus" is not a check id/],
+    [["push", sample, "--region", "nyc3", "--tag", "has space"], /--tag: tag "has space" may hold only/],
+    [["push", sample, "--region", "nyc3", "--bucket", "Not_A_Bucket"], /--bucket \(or \$SPACES_BUCKET\): "Not_A_Bucket" is not a bucket name/],
+    [["push", sample, "--region", "nyc3", "--distribution", "Plan9"], /--distribution: "Plan9" is not one DigitalOcean knows/],
+    [["ls", "--format", "ID,Colour"], /unknown column Colour/],
+    [["bogus"], /unknown command 'bogus'/],
+    [["push", sample, "--region", "nyc3", "--frobnicate"], /unknown option '--frobnicate'/],
+  ];
+  for (const [args, message] of cases) {
+    const r = await doImage(...args);
+    expect([args.join(" "), r.code]).toEqual([args.join(" "), 64]);
+    expect(r.stderr).toMatch(message);
+  }
+  expect(local.api.state.log!.length).toBe(before);
+});
+
+test("a region DigitalOcean does not have is refused before any upload, as JSON too", async () => {
+  const r = await doImage("push", sample, "--region", "nyc3", "--regions", "xyz9", "--skip", "boot-loader,kernel", "--json");
+  expect(r.code).toBe(64);
+  expect(JSON.parse(r.stdout)).toEqual({
+    file: sample,
+    error: { code: "usage", message: "xyz9 is not a DigitalOcean region", fix: expect.stringMatching(/^use one of .*nyc3/), field: "regions" },
+  });
+  expect(await local.s3.contents("images")).toEqual({ objects: [], uploads: [] });
+});
+
+test("--version prints the package's version; --help exits 0", async () => {
+  const version = JSON.parse(readFileSync(join(root, "package.json"), "utf8")).version;
+  expect(await doImage("--version")).toMatchObject({ code: 0, stdout: `${version}\n` });
+  expect((await doImage("help", "push")).code).toBe(0);
+});
+
+test("the token comes from --access-token, else the environment, else doctl's saved context", async () => {
+  const config = mkdtempSync(join(tmpdir(), "xdg-"));
+  mkdirSync(join(config, "doctl"));
+  writeFileSync(join(config, "doctl", "config.yaml"), `access-token: dop_v1_wrong\ncontext: work\nauth-contexts:\n  work: ${local.api.token}\n`);
+  const saved = env;
+  env = { ...env, XDG_CONFIG_HOME: config };
+  delete env.DIGITALOCEAN_TOKEN;
+  try {
+    expect((await doImage("ls")).code).toBe(0); // doctl's current context, "work"
+    expect((await doImage("--context", "default", "ls")).code).toBe(1); // its default token is wrong: 401
+    expect(await doImage("--context", "nosuch", "ls")).toMatchObject({
+      code: 64,
+      stderr: expect.stringMatching(/--context nosuch: doctl's config has no such context/),
+    });
+    expect((await doImage("--context", "default", "-t", local.api.token, "ls")).code).toBe(0); // the flag wins
+  } finally {
+    env = saved;
+  }
 });
