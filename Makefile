@@ -4,7 +4,7 @@ NODE_MODULES := node_modules/.package-lock.json
 TSC := node_modules/.bin/tsc
 JEST := node_modules/.bin/jest
 
-.PHONY: help install build lint format test demo bench fixtures boot-corpus boot-matrix sample clean
+.PHONY: help install build lint format test demo emulator bench fixtures boot-corpus boot-matrix sample clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -45,6 +45,9 @@ sample: fixtures ## refresh the committed sample images in examples/images from 
 	mkdir -p examples/images
 	cp "$$(bash test/fixtures/build.sh 2>/dev/null)/good-zlib.qcow2" examples/images/debian-12-sample.qcow2
 	cp "$$(bash test/fixtures/build.sh 2>/dev/null)/good-gpt.raw.bz2" examples/images/debian-12-sample.raw.bz2
+
+emulator: build ## run the local DigitalOcean in the foreground, printing the exports (tools/local-do; a test harness)
+	node dist/tools/local-do/emulator/main.js $(ARGS)
 
 demo: build ## the whole job on the sample image against a local DigitalOcean: validate, preview, up, destroy
 	node dist/tools/local-do/demo.js
