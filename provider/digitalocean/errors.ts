@@ -1,6 +1,8 @@
 // Typed API errors carrying what DigitalOcean said and what we did; tokens never appear in them.
 import { DoImageError, EXIT } from "../errors";
 
+export { redact } from "../errors";
+
 export interface ApiErrorDetails {
   status: number | null;
   /** DigitalOcean's error id, e.g. "unprocessable_entity", "not_found", "too_many_requests". */
@@ -58,11 +60,4 @@ export class DigitalOceanError extends DoImageError {
   get notFound(): boolean {
     return this.status === 404;
   }
-}
-
-/** Replaces every occurrence of a secret in a text; used on anything that came back from the network. */
-export function redact(text: string, ...secrets: (string | undefined)[]): string {
-  let out = text;
-  for (const s of secrets) if (s && s.length >= 4) out = out.split(s).join("[redacted]");
-  return out.replace(/(Bearer\s+)[A-Za-z0-9._~+/=-]+/gi, "$1[redacted]");
 }

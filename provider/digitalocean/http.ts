@@ -49,7 +49,7 @@ export class HttpClient {
   readonly settings: ResolvedApiSettings;
   readonly policy: RetryPolicy;
   readonly clock: Clock;
-  private readonly limiter: RateLimiter;
+  readonly limiter: RateLimiter;
   private readonly log: (line: string) => void;
   private readonly userAgent: string;
 

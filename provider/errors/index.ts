@@ -78,3 +78,10 @@ export function errorJson(err: unknown): { code: string; message: string; fix: s
 function defined(o: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
 }
+
+/** Replaces every occurrence of a secret (and any bearer token) in a text; used on anything that came back from the network. */
+export function redact(text: string, ...secrets: (string | undefined)[]): string {
+  let out = text;
+  for (const s of secrets) if (s && s.length >= 4) out = out.split(s).join("[redacted]");
+  return out.replace(/(Bearer\s+)[A-Za-z0-9._~+/=-]+/gi, "$1[redacted]");
+}

@@ -5,7 +5,7 @@
 // listed (ListParts) and skipped, and only the missing parts are sent.
 import { open, stat } from "node:fs/promises";
 import type { S3Client } from "@aws-sdk/client-s3";
-import { DoImageError, EXIT, type ExitCode } from "../errors";
+import { DoImageError, EXIT, redact, type ExitCode } from "../errors";
 import { resolveSpacesSettings, type ResolvedSpacesSettings, type SpacesSettings } from "./config";
 import { progressReporter, type Progress } from "./hash";
 
@@ -106,7 +106,8 @@ function explain(err: unknown, settings: ResolvedSpacesSettings, bucket: string,
       // No HTTP answer at all, or a server error: Spaces was unreachable rather than refusing.
       const status = e.$metadata?.httpStatusCode;
       return new SpacesError(
-        `${where}: ${code}${e.message && e.message !== code ? `: ${e.message}` : ""}`,
+        // What the server said is repeated, never the secret key, even when the server (or a proxy) echoes it.
+        `${where}: ${code}${e.message && e.message !== code ? `: ${redact(e.message, settings.secretAccessKey)}` : ""}`,
         code,
         status === undefined
           ? `check the network and the endpoint ${settings.endpoint}, then run again`

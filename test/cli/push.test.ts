@@ -78,7 +78,10 @@ test("push stops on a failing check before uploading anything", async () => {
 test("a wrong token fails with DigitalOcean's message and exit 1", async () => {
   const saved = env;
   env = { ...env, DIGITALOCEAN_TOKEN: "dop_v1_wrong" };
+  // The emulator repeats the Authorization header in its error body: the CLI must not print it.
+  local.api.faults.echoAuth = true;
   const r = await doImage("ls");
+  local.api.faults.echoAuth = false;
   env = saved;
   expect(r.code).toBe(1);
   expect(r.stderr).toMatch(/401 unauthorized: Unable to authenticate you/);

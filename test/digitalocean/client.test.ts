@@ -1,6 +1,7 @@
 // The client against the emulator with faults on: every call completes or fails with the right typed error.
 import { scaledClock } from "../../tools/local-do/clock";
-import { DigitalOceanClient, DigitalOceanError, RateLimiter, type Clock } from "../../provider/digitalocean";
+import { DigitalOceanClient, DigitalOceanError, RateLimiter, sharedLimiter, type Clock } from "../../provider/digitalocean";
+import { errorJson } from "../../provider/errors";
 import { startEmulator, type Emulator } from "../../tools/local-do/emulator";
 
 let emulator: Emulator;
@@ -134,5 +135,112 @@ describe("rate limiter", () => {
     const limiter = new RateLimiter({ perMinute: 250, perHour: 5000 }, clock);
     for (let i = 0; i < 5001; i++) await limiter.acquire();
     expect(clock.t).toBeGreaterThanOrEqual(3_600_000);
+  });
+});
+
+describe("waits that the API asks for", () => {
+  /** Virtual time that moves only when someone sleeps, recording each sleep. */
+  function virtualClock() {
+    const c = {
+      t: Date.now(),
+      sleeps: [] as number[],
+      now: () => c.t,
+      sleep: async (ms: number) => {
+        c.sleeps.push(ms);
+        c.t += ms;
+      },
+    };
+    return c;
+  }
+
+  /**
+   * Virtual time for concurrent sleepers: a sleep is a timer, and time jumps to the earliest timer only once everything
+   * runnable has run (a macrotask later), so each waiter wakes at its own time, as on a real clock.
+   */
+  function eventClock(): Clock & { t: number } {
+    const timers: { at: number; resolve: () => void }[] = [];
+    let scheduled = false;
+    const c = {
+      t: Date.now(),
+      now: () => c.t,
+      sleep: (ms: number) =>
+        new Promise<void>((resolve) => {
+          timers.push({ at: c.t + ms, resolve });
+          schedule();
+        }),
+    };
+    const schedule = () => {
+      if (scheduled) return;
+      scheduled = true;
+      setImmediate(() => {
+        scheduled = false;
+        if (timers.length === 0) return;
+        timers.sort((x, y) => x.at - y.at);
+        c.t = Math.max(c.t, timers[0].at);
+        for (const due of timers.splice(0, timers.filter((x) => x.at <= c.t).length)) due.resolve();
+        if (timers.length > 0) schedule();
+      });
+    };
+    return c;
+  }
+
+  test.each([
+    ["retry-after: 2", { retryAfter: 2 }, 2000],
+    ["ratelimit-reset 3 s ahead (no retry-after)", { resetIn: 3 }, 2000],
+  ])("a 429 with %s is waited out before the retry", async (_what, wait, atLeast) => {
+    const clock = virtualClock();
+    Object.assign(emulator.faults, { burst429: 1, burst429Wait: wait });
+    const c = new DigitalOceanClient({ endpoint: emulator.url, token: emulator.token, clock, log: (l) => logLines.push(l) });
+    const start = clock.t;
+    expect((await c.images.list({ private: true }).next()).done).toBe(true);
+    expect(count(/ 429$/)).toBe(1);
+    // Backoff alone would wait at most 500 ms before the second attempt; the server asked for seconds.
+    expect(clock.t - start).toBeGreaterThanOrEqual(atLeast);
+    expect(clock.sleeps.length).toBe(1);
+  });
+
+  test("a token echoed back in an error body is redacted from the error, its JSON and the logs", async () => {
+    emulator.faults.echoAuth = true;
+    const secret = "dop_v1_" + "e".repeat(64);
+    const wrong = await errorOf(client({ token: secret }).images.get(1));
+    const missing = await errorOf(client().images.get(424242));
+    emulator.faults.burst429 = 1;
+    await client()
+      .images.get(1)
+      .catch(() => undefined);
+    expect(emulator.state.log!.length).toBeGreaterThan(2);
+    for (const [e, token] of [
+      [wrong, secret],
+      [missing, emulator.token],
+    ] as const) {
+      expect(e!.apiMessage).toMatch(/you sent Authorization: Bearer \[redacted\]/);
+      expect(`${e!.message} ${JSON.stringify(e)} ${JSON.stringify(errorJson(e))} ${e!.stack}`).not.toContain(token);
+    }
+    for (const l of logLines) expect(l).not.toContain(emulator.token);
+  });
+
+  test("clients sharing a limiter keep 300 quick calls under 250 in any minute; clients on the real clock share one", async () => {
+    await emulator.close();
+    const sentAt: number[] = [];
+    const clock = eventClock();
+    // The server's own limit is lifted (it counts real time): only the client-side limiter holds the pace here.
+    emulator = await startEmulator({ limits: { perMinute: 10_000, perHour: 100_000 } });
+    const limiter = new RateLimiter(undefined, clock);
+    // When the limiter lets each request go, in the clients' time (a response may come back after others slept).
+    const acquire = limiter.acquire.bind(limiter);
+    limiter.acquire = async () => {
+      await acquire();
+      sentAt.push(clock.t);
+    };
+    const a = new DigitalOceanClient({ endpoint: emulator.url, token: emulator.token, clock, limiter });
+    const b = new DigitalOceanClient({ endpoint: emulator.url, token: emulator.token, clock, limiter });
+    await Promise.all(Array.from({ length: 300 }, (_, i) => (i % 2 ? a : b).regions.list().next()));
+    expect(sentAt).toHaveLength(300);
+    expect(count(/^GET \/v2\/regions 200$/)).toBe(300);
+    const most = Math.max(...sentAt.map((t) => sentAt.filter((s) => s >= t && s < t + 60_000).length));
+    expect(most).toBeLessThanOrEqual(250);
+    expect(Math.max(...sentAt) - Math.min(...sentAt)).toBeGreaterThanOrEqual(60_000);
+    expect(new DigitalOceanClient({ token: "t" }).http.limiter).toBe(sharedLimiter);
+    expect(new DigitalOceanClient({ token: "t" }).http.limiter).toBe(new DigitalOceanClient({ token: "u" }).http.limiter);
   });
 });

@@ -3,6 +3,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { mkdtempSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { errorJson } from "../../provider/errors";
 import { objectKey } from "../../provider/publish";
 import { deleteImageObject, sha256File, SpacesError, uploadObject, type UploadOptions } from "../../provider/spaces";
 import { startS3Server, type S3Server } from "../../tools/local-do/emulator";
@@ -109,4 +110,20 @@ test("the hash is cached per file identity and recomputed when the file changes"
   expect(await sha256File(f.path)).toMatchObject({ sha256: f.sha256, cached: true });
   utimesSync(f.path, new Date(), new Date(Date.now() + 5000));
   expect(await sha256File(f.path)).toMatchObject({ cached: false });
+});
+
+test("an upload refused after some parts were stored is aborted: no open multipart upload is left to cost money", async () => {
+  const f = randomFile("revoked.raw", 23 * MiB);
+  s3.faults.failPutsAfter = { puts: 2, code: "AccessDenied" };
+  const err = (await uploadImage(f.path, { ...opts, concurrency: 1 }).catch((e: unknown) => e)) as SpacesError;
+  expect(err).toMatchObject({ code: "spaces-AccessDenied", exitCode: 1 });
+  expect(await s3.contents("images")).toEqual({ objects: [], uploads: [] });
+});
+
+test("a secret key the server echoes back never reaches the error, its JSON or its fix", async () => {
+  const f = randomFile("echo.img", 1 * MiB);
+  Object.assign(s3.faults, { failPutsAfter: { puts: 0, code: "EntityTooLarge" }, echoSecret: true });
+  const err = (await uploadImage(f.path, opts).catch((e: unknown) => e)) as SpacesError;
+  expect(err.message).toMatch(/EntityTooLarge: object refused \(request signed with secret \[redacted\]\)/);
+  expect(`${err.message} ${err.fix} ${JSON.stringify(err)} ${JSON.stringify(errorJson(err))}`).not.toContain(s3.secretAccessKey);
 });

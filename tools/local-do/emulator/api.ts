@@ -25,6 +25,10 @@ export interface Faults {
   dropRate?: Record<string, number>;
   /** The next N requests get 429 with retry-after. */
   burst429?: number;
+  /** What those 429s say: retry-after in seconds (default 1), or only ratelimit-reset this many seconds ahead. */
+  burst429Wait?: { retryAfter: number } | { resetIn: number };
+  /** Error bodies repeat the request's Authorization header, as a misbehaving proxy might; do-image must never pass it on. */
+  echoAuth?: boolean;
   /** Seeds the fault dice, so a test sees the same faults on every run (default: Math.random). */
   seed?: number;
 }
@@ -632,15 +636,15 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     while (sent.length > 0 && sent[0] <= t - 3_600_000) sent.shift();
     const minute = sent.filter((s) => s > t - 60_000).length;
     const reset = Math.ceil((minute >= limits.perMinute ? (sent.find((s) => s > t - 60_000) ?? t) + 60_000 : t + 60_000) / 1000);
-    const send = (status: number, json?: unknown) => {
+    const send = (status: number, json?: unknown, wait?: Faults["burst429Wait"]) => {
       state.log?.push(`${req.method} ${path} ${status}`);
       res.writeHead(status, {
         "content-type": "application/json; charset=utf-8",
         "ratelimit-limit": String(limits.perHour),
         "ratelimit-remaining": String(Math.max(0, limits.perHour - sent.length)),
-        "ratelimit-reset": String(reset),
+        "ratelimit-reset": String(wait && "resetIn" in wait ? Math.ceil(Date.now() / 1000) + wait.resetIn : reset),
         "x-request-id": requestId,
-        ...(status === 429 ? { "retry-after": "1" } : {}),
+        ...(status === 429 && !(wait && "resetIn" in wait) ? { "retry-after": String(wait && "retryAfter" in wait ? wait.retryAfter : 1) } : {}),
       });
       res.end(json === undefined ? undefined : JSON.stringify(json));
       if (options.onExchange) {
@@ -662,12 +666,17 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
         });
       }
     };
-    const fail = (status: number, id: string, message: string) => send(status, { id, message, request_id: requestId });
+    const fail = (status: number, id: string, message: string, wait?: Faults["burst429Wait"]) =>
+      send(
+        status,
+        { id, message: faults.echoAuth ? `${message} (you sent Authorization: ${req.headers.authorization})` : message, request_id: requestId },
+        wait,
+      );
     if (faults.latencyMs) await new Promise((r) => setTimeout(r, faults.latencyMs));
     if (req.headers.authorization !== `Bearer ${token}`) return fail(401, "unauthorized", "Unable to authenticate you.");
     if (faults.burst429 && faults.burst429 > 0) {
       faults.burst429--;
-      return fail(429, "too_many_requests", "API Rate limit exceeded.");
+      return fail(429, "too_many_requests", "API Rate limit exceeded.", faults.burst429Wait);
     }
     if (minute >= limits.perMinute || sent.length >= limits.perHour) return fail(429, "too_many_requests", "API Rate limit exceeded.");
     sent.push(t);

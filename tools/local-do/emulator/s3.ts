@@ -27,11 +27,20 @@ export interface S3ServerOptions {
   buckets?: string[];
 }
 
+/** Faults a test switches on, live: failing uploads (a key revoked mid-upload), secrets echoed in errors. */
+export interface S3Faults {
+  /** Every upload request (a PUT of an object or a part) after this many, counted from when it is set, fails with `code`. */
+  failPutsAfter?: { puts: number; code: string };
+  /** Error messages repeat the request's secret key, as a misbehaving proxy might; do-image must never pass it on. */
+  echoSecret?: boolean;
+}
+
 export interface S3Server {
   url: string;
   accessKeyId: string;
   secretAccessKey: string;
   directory: string;
+  faults: S3Faults;
   /** Object keys in a bucket, and multipart uploads still open. */
   contents(bucket: string): Promise<{ objects: string[]; uploads: string[] }>;
   close(): Promise<void>;
@@ -124,6 +133,24 @@ function multipartExtensions() {
   };
 }
 
+/** Applies the live faults before s3rver answers: uploads that fail after a count, with the secret echoed when asked. */
+function faultInjection(faults: S3Faults, secretAccessKey: string) {
+  let puts = 0;
+  let armed: S3Faults["failPutsAfter"];
+  return async (ctx: KoaContext, next: () => Promise<void>) => {
+    if (faults.failPutsAfter !== armed) {
+      armed = faults.failPutsAfter;
+      puts = 0;
+    }
+    const [, , ...key] = ctx.path.split("/");
+    if (armed && ctx.method === "PUT" && key.join("/") && ++puts > armed.puts) {
+      const echo = faults.echoSecret ? ` (request signed with secret ${secretAccessKey})` : "";
+      throw new S3Error(armed.code, `${ctx.query.partNumber ? `part ${ctx.query.partNumber}` : "object"} refused${echo}`);
+    }
+    return next();
+  };
+}
+
 export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Server> {
   const directory = options.directory ?? (await mkdtemp(join(tmpdir(), "do-image-s3-")));
   const accessKeyId = options.accessKeyId ?? "DOIMAGELOCALKEY";
@@ -138,7 +165,8 @@ export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Se
   });
   // Koa composes its middleware when it starts listening: the extension goes just before the router.
   const stack = server.middleware as unknown[];
-  stack.splice(stack.length - 1, 0, multipartExtensions());
+  const faults: S3Faults = {};
+  stack.splice(stack.length - 1, 0, faultInjection(faults, secretAccessKey), multipartExtensions());
   const { port } = (await server.run()) as AddressInfo;
   const url = `http://127.0.0.1:${port}`;
   return {
@@ -146,6 +174,7 @@ export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Se
     accessKeyId,
     secretAccessKey,
     directory,
+    faults,
     async contents(bucket) {
       const store = server.store as S3Store;
       const objects: string[] = [];
