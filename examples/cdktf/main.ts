@@ -1,13 +1,16 @@
 // The example stack for CDKTF: one custom image in two regions and a Droplet in each; `cdktf synth` validates the image.
 import { DigitaloceanProvider } from "@cdktf/provider-digitalocean/lib/provider";
-import { App, TerraformOutput, TerraformStack } from "cdktf";
+import { App, LocalBackend, TerraformOutput, TerraformStack } from "cdktf";
 import type { Construct } from "constructs";
 import { CustomImage, ImageDroplet } from "do-image/cdktf";
 
 export class ImageStack extends TerraformStack {
-  constructor(scope: Construct, id: string, file = process.env.IMAGE_FILE ?? "examples/images/debian-12-sample.qcow2") {
+  // cdktf synth runs this in examples/cdktf (where cdktf.json is): the default image is the bundled sample beside it.
+  constructor(scope: Construct, id: string, file = process.env.IMAGE_FILE ?? "../images/debian-12-sample.qcow2") {
     super(scope, id);
     new DigitaloceanProvider(this, "digitalocean", {});
+    // State beside cdktf.json (Terraform runs in cdktf.out/stacks/<stack>), named relatively: no machine path in the output.
+    new LocalBackend(this, { path: `../../../terraform.${id}.tfstate` });
     const regions = ["nyc3", "sfo3"];
     // The bundled sample is a skeleton (no kernel, no boot loader): its boot checks are accepted for it alone.
     const skip = process.env.SKIP_CHECKS?.split(",") ?? (/debian-12-sample\./.test(file) ? ["boot-loader", "kernel"] : []);

@@ -1,11 +1,11 @@
 // CDKTF constructs (entry "do-image/cdktf"): the same job for synth pipelines, validated at synth with do-image's validator.
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
-import { basename, join, resolve } from "node:path";
+import { basename, join, relative, resolve } from "node:path";
 import { CustomImage as DoCustomImage } from "@cdktf/provider-digitalocean/lib/custom-image";
 import { Droplet } from "@cdktf/provider-digitalocean/lib/droplet";
 import { SpacesBucketObject } from "@cdktf/provider-digitalocean/lib/spaces-bucket-object";
-import { Annotations, Fn } from "cdktf";
+import { Annotations, App, Fn, TerraformStack } from "cdktf";
 import { Construct } from "constructs";
 import { UsageError } from "../errors";
 import { failureLines, type ValidationReport } from "../image";
@@ -13,7 +13,7 @@ import { checkInputs, objectKey, spacesRegionFor } from "../publish";
 import { publicObjectUrl, sha256FileSync, spacesLocation } from "../spaces";
 
 export interface CustomImageConfig {
-  /** The local image file (raw, qcow2, VMDK, VDI or VHDX, optionally gzip or bzip2). */
+  /** The local image file (raw, qcow2, VMDK, VDI or VHDX, optionally gzip or bzip2), relative to where synth runs (cdktf.json's folder). */
   readonly file: string;
   /** Regions the image is made available in. Terraform's provider replaces the image when one is removed. */
   readonly regions: string[];
@@ -37,6 +37,14 @@ export interface CustomImageConfig {
 function cliPath(): string {
   // The package resolves itself by name (its exports list package.json), wherever this module was loaded from.
   return join(require.resolve("do-image/package.json"), "..", "dist", "provider", "cli", "main.js");
+}
+
+/**
+ * The file as Terraform sees it: relative to the stack's output folder, where terraform runs, so the synthesized
+ * configuration holds no path of the machine that synthesized it.
+ */
+function pathForTerraform(scope: Construct, file: string): string {
+  return relative(resolve(App.of(scope).outdir, "stacks", TerraformStack.of(scope).node.id), file);
 }
 
 function validateForSynth(file: string, skip: string[] = []): ValidationReport {
@@ -85,10 +93,10 @@ export class CustomImage extends Construct {
       region: spacesRegion,
       bucket: config.bucket,
       key: this.objectKey,
-      source: file,
+      source: pathForTerraform(this, file),
       acl: "public-read",
       // Terraform notices a content change through the etag even where the key would not change.
-      etag: Fn.filemd5(file),
+      etag: Fn.filemd5(pathForTerraform(this, file)),
     });
     this.image = new DoCustomImage(this, "image", {
       name: config.name ?? id,
