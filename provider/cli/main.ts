@@ -71,9 +71,12 @@ const PUSH_FLAGS: Record<string, string> = {
 };
 const flagFor = (field: string) => PUSH_FLAGS[field.replace(/\[\d+\]$/, "")] ?? field;
 
+/** Each retry or wait is said as it happens, so a slow network or a rate limit is never silence. */
+const retryLog = (line: string) => process.stderr.write(`${c.dim(line)}\n`);
+
 async function client(flags: TokenFlags) {
   const [{ DigitalOceanClient }, { apiSettings }] = await Promise.all([import("../digitalocean"), import("./settings")]);
-  return new DigitalOceanClient(apiSettings(flags));
+  return new DigitalOceanClient({ ...apiSettings(flags), log: retryLog });
 }
 
 /** Ctrl-C during a long command: say how to carry on, and exit as a shell expects (128 + SIGINT). */
@@ -124,7 +127,7 @@ function buildProgram(): Command {
     .action(async (file: string, opts: { json?: boolean; skip?: string[] }) => {
       const [{ validateImage, unreadable }, { renderValidate }] = await Promise.all([import("../image/checks/validate"), import("./validate")]);
       await run(
-        false,
+        opts.json,
         async () => {
           const report = await validateImage(file, { skip: opts.skip });
           process.stdout.write(`${opts.json ? JSON.stringify(report, null, 2) : renderValidate(report)}\n`);
@@ -215,7 +218,7 @@ function buildProgram(): Command {
           // Every bad flag is a usage error before anything is read, hashed or sent.
           const { problems } = core.checkInputs(inputs);
           if (problems.length > 0) throw core.inputError(problems, flagFor);
-          const r = await core.publishImage({ ...inputs, api: apiSettings(cmd.optsWithGlobals()), onEvent: printer.onEvent });
+          const r = await core.publishImage({ ...inputs, api: { ...apiSettings(cmd.optsWithGlobals()), log: retryLog }, onEvent: printer.onEvent });
           printer.stop();
           if (!o.json) process.stdout.write(`${renderPushed(r)}\n`);
           return {

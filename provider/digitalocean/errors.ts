@@ -12,6 +12,8 @@ export interface ApiErrorDetails {
   requestId?: string;
   method: string;
   path: string;
+  /** The API host the call went to. */
+  host?: string;
   attempts: number;
   cause?: unknown;
 }
@@ -19,7 +21,7 @@ export interface ApiErrorDetails {
 /** What to do about a failed call, by what failed. */
 function fixFor(d: ApiErrorDetails): string {
   if (d.status === null)
-    return `check the network and the API endpoint (${d.path.startsWith("http") ? new URL(d.path).host : "DIGITALOCEAN_API_URL, default api.digitalocean.com"}); the call was tried ${d.attempts} time(s)`;
+    return `check the network and that ${d.host ?? "the API host"} is reachable (it is set by --api-url or DIGITALOCEAN_API_URL); the call was tried ${d.attempts} time(s) with backoff`;
   if (d.status === 401) return "the token is wrong or revoked: create a new one under API → Tokens in the control panel";
   if (d.status === 403) return "the token lacks a scope this needs: give it read and write access to images (and droplets, tags, regions)";
   if (d.status === 404) return "check the id: the resource does not exist, or belongs to another team";

@@ -117,6 +117,7 @@ export class HttpClient {
           apiMessage: `${message}${hint}`,
           method,
           path: shownPath,
+          host: url.host,
           attempts: attempt,
           cause: err,
         });

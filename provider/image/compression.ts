@@ -1,4 +1,5 @@
 // Streams a gzip or bzip2 image once, in bounded memory, into an unlinked sparse scratch file the readers can seek in.
+import { DoImageError, EXIT } from "../errors";
 import { createReadStream } from "node:fs";
 import { mkdtemp, open, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -58,7 +59,15 @@ function isZeroChunk(buf: Uint8Array): boolean {
 
 /** Decompresses `path` into a scratch file that is already unlinked, so nothing is left behind if the process dies. */
 export async function spool(path: string, compression: "gzip" | "bzip2", options: SpoolOptions = {}): Promise<FileSource> {
-  const dir = await mkdtemp(join(options.scratchDir ?? tmpdir(), "do-image-"));
+  const base = options.scratchDir ?? tmpdir();
+  const dir = await mkdtemp(join(base, "do-image-")).catch((err: NodeJS.ErrnoException) => {
+    throw new DoImageError(`${path} is ${compression}-compressed and must be decompressed to a scratch file, but ${base} cannot hold one (${err.code})`, {
+      code: "scratch-unusable",
+      fix: "set TMPDIR to an existing, writable directory with room for the decompressed image",
+      exit: EXIT.usage,
+      cause: err,
+    });
+  });
   const scratch = join(dir, "disk");
   const out = await open(scratch, "w+");
   let compressed = 0;

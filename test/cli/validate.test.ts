@@ -66,3 +66,25 @@ describeWithFixtures("validate on failing guests", (fx) => {
     expect(JSON.parse(r.stdout).checks.find((c: { id: string }) => c.id === "sshd").status).toBe("warn");
   });
 });
+
+test("a compressed image with no usable scratch directory is a usage error (exit 64), as JSON too, before any work", () => {
+  const r = spawnSync(process.execPath, [cli, "validate", "--json", join(root, "examples", "images", "debian-12-sample.raw.bz2")], {
+    encoding: "utf8",
+    env: { ...process.env, NO_COLOR: "1", TMPDIR: "/nonexistent-scratch" },
+  });
+  expect(r.status).toBe(64);
+  expect(JSON.parse(r.stdout)).toMatchObject({
+    error: { code: "scratch-unusable", message: expect.stringMatching(/\/nonexistent-scratch cannot hold one/), fix: expect.stringMatching(/TMPDIR/) },
+  });
+});
+
+test("an unreachable API is exit 69, with each retry said as it happens and the host named", () => {
+  const r = spawnSync(process.execPath, [cli, "ls"], {
+    encoding: "utf8",
+    env: { ...process.env, NO_COLOR: "1", DIGITALOCEAN_TOKEN: "t", DIGITALOCEAN_API_URL: "http://127.0.0.1:9" },
+    timeout: 60_000,
+  });
+  expect(r.status).toBe(69);
+  expect(r.stderr.match(/retrying in \d+ ms \(attempt \d of 6\)/g)).toHaveLength(5);
+  expect(r.stderr).toMatch(/fix: check the network and that 127\.0\.0\.1:9 is reachable/);
+});
