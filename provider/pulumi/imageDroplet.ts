@@ -41,12 +41,15 @@ export class ImageDroplet extends pulumi.ComponentResource {
   public readonly ipv4Address: pulumi.Output<string>;
   /** The Droplet status, "active" once booted. */
   public readonly status: pulumi.Output<string>;
+  /** The id of the image it boots from, once the checks on its region and keys (made at preview) have passed. */
+  public readonly imageId: pulumi.Output<string>;
   public readonly droplet: digitalocean.Droplet;
 
   constructor(name: string, args: ImageDropletArgs, opts?: pulumi.ComponentResourceOptions) {
     super("do-image:index:ImageDroplet", name, {}, opts);
-    // The image's asked-for regions are known at preview, so a Droplet in another region fails there, not at up.
-    const imageId = pulumi.all([args.image.regions, args.image.imageId, args.region, args.sshKeys]).apply(([regions, id, region, keys]) => {
+    // The image's asked-for regions are known at preview (its id is not), so a Droplet in another region, or one with no
+    // key, fails the preview; the check waits on nothing the preview cannot know.
+    const checked = pulumi.all([args.image.regions, args.region, args.sshKeys]).apply(([regions, region, keys]) => {
       if (!regions.includes(region)) {
         throw new pulumi.ResourceError(
           `ImageDroplet ${name}: region "${region}" is not one of the image's regions (${regions.join(", ")}); add it to the CustomImage's regions`,
@@ -58,8 +61,10 @@ export class ImageDroplet extends pulumi.ComponentResource {
           `ImageDroplet ${name}: sshKeys is empty; a Droplet from a custom image has no root password, so it needs an SSH key`,
           this,
         );
-      return String(id);
+      return true;
     });
+    const imageId = pulumi.all([checked, args.image.imageId]).apply(([, id]) => String(id));
+    this.imageId = imageId;
     this.droplet = new digitalocean.Droplet(
       name,
       {
@@ -85,6 +90,6 @@ export class ImageDroplet extends pulumi.ComponentResource {
     this.dropletId = this.droplet.id;
     this.ipv4Address = this.droplet.ipv4Address;
     this.status = this.droplet.status;
-    this.registerOutputs({ dropletId: this.dropletId, ipv4Address: this.ipv4Address, status: this.status });
+    this.registerOutputs({ dropletId: this.dropletId, ipv4Address: this.ipv4Address, status: this.status, imageId: this.imageId });
   }
 }
