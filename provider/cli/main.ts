@@ -2,7 +2,7 @@
 // The `do-image` command line: a thin face that turns arguments into core calls and results into output and exit codes.
 // The AWS SDK warns on Node 20 at every start that its 2027 releases will need Node 22; the README says so once instead.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
-import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
+import { Argument, Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { DoImageError, EXIT, UsageError, errorJson, exitCodeOf } from "../errors";
 import { CHECK_IDS } from "../image/checks/types";
 import { colour as c } from "./format";
@@ -298,6 +298,15 @@ function buildProgram(): Command {
         if (!o.json) process.stdout.write(r.image === "deleted" ? `deleted image ${id}\n` : `image ${id} was already gone\n`);
         return { id, result: r.image };
       });
+    });
+
+  program
+    .command("completion")
+    .description('print a shell completion script: eval "$(do-image completion bash)"; zsh and fish say where to put theirs')
+    .addArgument(new Argument("<shell>", "the shell").choices(["bash", "zsh", "fish"]))
+    .action(async (shell: string) => {
+      const { completionScript } = await import("./completion");
+      process.stdout.write(completionScript(program, shell));
     });
 
   return program;
