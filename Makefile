@@ -4,7 +4,7 @@ NODE_MODULES := node_modules/.package-lock.json
 TSC := node_modules/.bin/tsc
 JEST := node_modules/.bin/jest
 
-.PHONY: help install build lint format test demo emulator bench fixtures boot-corpus boot-matrix sample clean
+.PHONY: help install build lint format test test-boot test-unit demo emulator bench fixtures boot-corpus boot-matrix sample clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -30,7 +30,13 @@ format: install ## rewrite files with prettier
 test: build ## run every test (suites needing missing tools skip and say which tool; REQUIRE_TOOLS=1 fails them)
 	@# The boots run after the rest: QEMU under TCG takes a whole core per guest and would starve the other suites.
 	$(JEST) --testPathIgnorePatterns /test/boot/
+	$(MAKE) --no-print-directory test-boot
+
+test-boot: build ## only the real boots (QEMU under TCG, about 10 minutes on 2 cores)
 	$(JEST) test/boot
+
+test-unit: build ## every suite but the real boots
+	$(JEST) --testPathIgnorePatterns /test/boot/
 
 fixtures: ## build the tool-made test images (cached outside the repo)
 	bash test/fixtures/build.sh
