@@ -24,5 +24,5 @@ export {
   type InputProblem,
 } from "./inputs";
 export { objectKey, adoptionMarker, isAdoptionMarker, spacesRegionFor, imageNameFromFile, DEFAULT_KEY_PREFIX } from "./naming";
-export { cachedValidation, judgeFile, requireFile, ownVersion } from "./validation";
+export { cachedValidation, requireFile } from "./validation";
 export { PublishError, ValidationFailedError, inputError, type PublishStage } from "./errors";

@@ -3,12 +3,12 @@ import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { UsageError } from "../errors";
 import { validateImage, type ValidationReport } from "../image";
-import { hashCacheFile, sha256File, type Progress } from "../spaces";
+import { hashCacheFile } from "../spaces";
 
 let version: string | undefined;
 
 /** This package's version, from the package.json above this file (in the sources or in dist/). */
-export async function ownVersion(): Promise<string> {
+async function ownVersion(): Promise<string> {
   if (version) return version;
   for (let d = __dirname, i = 0; i < 6; d = dirname(d), i++) {
     const pkg = await readFile(join(d, "package.json"), "utf8").catch(() => null);
@@ -38,15 +38,4 @@ export async function cachedValidation(file: string, sha256: string, skip: reado
     await writeFile(cacheFile, JSON.stringify(report));
     return report;
   }
-}
-
-/** Hashes (cached by size and mtime) and judges a file: what every face asks before an upload. */
-export async function judgeFile(
-  file: string,
-  skip: readonly string[] = [],
-  onProgress?: (p: Progress) => void,
-): Promise<{ sha256: string; size: number; report: ValidationReport }> {
-  await requireFile(file);
-  const { sha256, size } = await sha256File(file, onProgress);
-  return { sha256, size, report: await cachedValidation(file, sha256, skip) };
 }

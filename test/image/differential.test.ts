@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ImageError, inspectImage, openImage } from "../../provider/image";
-import { describeWithFixtures, run, runBytes } from "../support/fixtures";
+import { built, describeWithFixtures, run, runBytes } from "../support/fixtures";
 
 interface GoodFixture {
   file: string;
@@ -60,7 +60,7 @@ describeWithFixtures("container readers agree with qemu-img and sfdisk", (fx) =>
   });
   afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
-  test.each(GOOD)("$file", async ({ file, format, compression, reference, scheme }) => {
+  test.each(built(fx, GOOD, (r) => r.file))("$file", async ({ file, format, compression, reference, scheme }) => {
     const refImage = fx.path(reference ?? file);
     const info = JSON.parse(run("qemu-img", ["info", "--output=json", refImage])) as { "virtual-size": number };
     const raw = join(scratch, `${file}.raw`);
@@ -126,7 +126,7 @@ const BAD: BadFixture[] = [
 ];
 
 describeWithFixtures("refused images get a specific error naming the file and the fix", (fx) => {
-  test.each(BAD)("$file → $code", async ({ file, code, says }) => {
+  test.each(built(fx, BAD, (r) => r.file))("$file → $code", async ({ file, code, says }) => {
     const err = await inspectImage(fx.path(file)).then(
       () => null,
       (e: unknown) => e,
@@ -154,22 +154,25 @@ describeWithFixtures("refused images get a specific error naming the file and th
 });
 
 describeWithFixtures("bzip2 blocks decode in parallel worker threads", (fx) => {
-  test.each(["good-gpt.raw.bz2", "good-multistream.vhdx.bz2"])("%s decodes with 2 workers to the same bytes as bzip2 -dc", async (file) => {
-    // The compiled module: its worker threads run the compiled worker beside it (make test builds dist/ first).
-    const { bunzip2 } = (await import(
-      join(__dirname, "..", "..", "dist", "provider", "image", "bzip2-parallel.js")
-    )) as typeof import("../../provider/image/bzip2-parallel");
-    let info: { parallel: boolean; workers: number } | undefined;
-    const h = createHash("sha256");
-    for await (const chunk of bunzip2(createReadStream(fx.path(file), { highWaterMark: 1 << 16 }) as AsyncIterable<Buffer>, file, {
-      workers: 2,
-      onStart: (i) => (info = i),
-    }))
-      h.update(chunk);
-    expect(info).toEqual({ parallel: true, workers: 2 });
-    const reference = createHash("sha256")
-      .update(runBytes("bzip2", ["-dc", fx.path(file)]))
-      .digest("hex");
-    expect(h.digest("hex")).toBe(reference);
-  });
+  test.each(built(fx, ["good-gpt.raw.bz2", "good-multistream.vhdx.bz2"], (f) => f))(
+    "%s decodes with 2 workers to the same bytes as bzip2 -dc",
+    async (file) => {
+      // The compiled module: its worker threads run the compiled worker beside it (make test builds dist/ first).
+      const { bunzip2 } = (await import(
+        join(__dirname, "..", "..", "dist", "provider", "image", "bzip2-parallel.js")
+      )) as typeof import("../../provider/image/bzip2-parallel");
+      let info: { parallel: boolean; workers: number } | undefined;
+      const h = createHash("sha256");
+      for await (const chunk of bunzip2(createReadStream(fx.path(file), { highWaterMark: 1 << 16 }) as AsyncIterable<Buffer>, file, {
+        workers: 2,
+        onStart: (i) => (info = i),
+      }))
+        h.update(chunk);
+      expect(info).toEqual({ parallel: true, workers: 2 });
+      const reference = createHash("sha256")
+        .update(runBytes("bzip2", ["-dc", fx.path(file)]))
+        .digest("hex");
+      expect(h.digest("hex")).toBe(reference);
+    },
+  );
 });

@@ -1,5 +1,6 @@
 // Locates (building on first use) the tool-made fixture images, or says which tool is missing so suites can skip.
 import { execFileSync, spawnSync } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 
 export interface Fixtures {
@@ -7,6 +8,8 @@ export interface Fixtures {
   /** Why the fixtures are unavailable, when they are. */
   reason?: string;
   path(name: string): string;
+  /** Why one fixture was left out (an optional tool was missing), when it was. */
+  missing(name: string): string | undefined;
 }
 
 let cached: Fixtures | undefined;
@@ -22,7 +25,13 @@ export function runBuilder(script: string, args: string[] = []): { dir: string |
 export function fixtures(): Fixtures {
   if (cached) return cached;
   const { dir, reason } = runBuilder(join(__dirname, "..", "fixtures", "build.sh"));
-  cached = { dir, reason, path: (name) => join(dir ?? "/nonexistent", name) };
+  const left = new Map<string, string>();
+  if (dir && existsSync(join(dir, ".missing")))
+    for (const line of readFileSync(join(dir, ".missing"), "utf8").split("\n").filter(Boolean)) {
+      const [fixture, tool, pkg] = line.split("\t");
+      left.set(fixture, `missing ${tool} (Debian: apt-get install ${pkg})`);
+    }
+  cached = { dir, reason, path: (name) => join(dir ?? "/nonexistent", name), missing: (name) => left.get(name) };
   return cached;
 }
 
@@ -47,3 +56,24 @@ export function describeWithFixtures(name: string, body: (f: Fixtures) => void):
 
 export const run = (cmd: string, args: string[]) => execFileSync(cmd, args, { encoding: "utf8", maxBuffer: 256 * 1024 * 1024 });
 export const runBytes = (cmd: string, args: string[]) => execFileSync(cmd, args, { maxBuffer: 256 * 1024 * 1024 });
+
+/**
+ * The rows whose fixture was built. For each one an optional tool's absence left out, a skipped test names the tool
+ * (a failing one under REQUIRE_TOOLS=1), so a missing mkfs.btrfs loses only the btrfs rows, and says so.
+ */
+export function built<T>(fx: Fixtures, rows: T[], file: (row: T) => string): T[] {
+  const kept: T[] = [];
+  for (const row of rows) {
+    const why = fx.missing(file(row));
+    if (!why) kept.push(row);
+    else if (process.env.REQUIRE_TOOLS === "1")
+      test(`${file(row)} can be built (REQUIRE_TOOLS=1)`, () => {
+        throw new Error(`fixture ${file(row)} was not built: ${why}`);
+      });
+    else {
+      console.warn(`skipped ${file(row)}: ${why}`);
+      test.skip(`${file(row)}: ${why}`, () => undefined);
+    }
+  }
+  return kept;
+}

@@ -3,7 +3,7 @@
 import { execFileSync } from "node:child_process";
 import { openImage } from "../../../provider/image";
 import { qemuPath } from "../../../provider/image/boot/boot";
-import { describeWithFixtures } from "../../support/fixtures";
+import { built, describeWithFixtures } from "../../support/fixtures";
 
 const FILES = [
   "good-gpt.raw",
@@ -19,7 +19,7 @@ const FILES = [
 ];
 
 describeWithFixtures("the disk do-image boot gives QEMU", (fx) => {
-  test.each(FILES)("%s", async (file) => {
+  test.each(built(fx, FILES, (f) => f))("%s", async (file) => {
     const image = await openImage(fx.path(file));
     try {
       const info = JSON.parse(execFileSync("qemu-img", ["info", "--output=json", "-f", image.disk.format, qemuPath(image)], { encoding: "utf8" }));

@@ -1,6 +1,6 @@
 // Every guest fixture through validateImage: the expected verdict per check, with the evidence and fix it cites.
 import { CHECK_IDS, validateImage, type CheckStatus, type ValidationReport } from "../../../provider/image";
-import { describeWithFixtures } from "../../support/fixtures";
+import { built, describeWithFixtures } from "../../support/fixtures";
 
 type Expect = Partial<Record<(typeof CHECK_IDS)[number], CheckStatus>>;
 /** The fixtures are skeleton guests (cloud-init and sshd, no kernel, no boot code): the boot checks fail on every one. */
@@ -143,7 +143,7 @@ function check(r: ValidationReport, id: string) {
 }
 
 describeWithFixtures("validate judges every fixture", (fx) => {
-  test.each(ROWS)("$file", async ({ file, expect: want, cites }) => {
+  test.each(built(fx, ROWS, (r) => r.file))("$file", async ({ file, expect: want, cites }) => {
     const r = await validateImage(fx.path(file));
     expect(r.checks.map((c) => c.id)).toEqual([...CHECK_IDS]);
     const got = Object.fromEntries(Object.keys(want).map((id) => [id, check(r, id).status]));
