@@ -218,7 +218,17 @@ function buildProgram(): Command {
           // Every bad flag is a usage error before anything is read, hashed or sent.
           const { problems } = core.checkInputs(inputs);
           if (problems.length > 0) throw core.inputError(problems, flagFor);
-          const r = await core.publishImage({ ...inputs, api: { ...apiSettings(cmd.optsWithGlobals()), log: retryLog }, onEvent: printer.onEvent });
+          const r = await core
+            .publishImage({ ...inputs, api: { ...apiSettings(cmd.optsWithGlobals()), log: retryLog }, onEvent: printer.onEvent })
+            .catch((err) => {
+              if (err instanceof core.ValidationFailedError) {
+                const ids = (err.details().failed as string[]).join(",");
+                process.stderr.write(
+                  `${c.dim(`hint: nothing was uploaded; --skip ${ids} accepts these failures, --force publishes whatever the checks say`)}\n`,
+                );
+              }
+              throw err;
+            });
           printer.stop();
           if (!o.json) process.stdout.write(`${renderPushed(r)}\n`);
           return {

@@ -194,8 +194,8 @@ export async function publishImage(options: PublishOptions): Promise<PublishResu
     if (file && spacesSettings) {
       if (inputs.validation !== false) {
         validation = await cachedValidation(file, sha256!, inputs.validation?.skip);
-        emit({ type: "validated", report: validation });
         if (!validation.ok) throw new ValidationFailedError(validation);
+        emit({ type: "validated", report: validation });
       }
       upload = await uploadObject(file, { ...spacesSettings, sha256: sha256!, onProgress: (progress) => emit({ type: "progress", progress }) }).catch((err) => {
         throw new PublishError((err as Error).message, undefined, "upload", err);

@@ -72,6 +72,8 @@ test("push stops on a failing check before uploading anything", async () => {
   const r = await doImage("push", bad, "--region", "nyc3");
   expect(r.code).toBe(1);
   expect(r.stderr).toMatch(/would not work as a DigitalOcean custom image:\n {2}partition-table: no partition table/);
+  expect(r.stderr).not.toMatch(/validated/);
+  expect(r.stderr).toMatch(/hint: nothing was uploaded; --skip partition-table,[a-z,-]+ accepts these failures, --force publishes/);
   expect(await local.s3.contents("images")).toEqual({ objects: [], uploads: [] });
 });
 
