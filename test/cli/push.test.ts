@@ -34,6 +34,9 @@ test("push validates, uploads, imports, transfers in parallel and removes the ob
   // The sample is a skeleton with no kernel or boot loader, so those two checks are accepted for it.
   const first = await doImage("push", sample, "--region", "nyc3", "--regions", "sfo3,ams3", "--name", "app", "--skip", "boot-loader,kernel", "--json");
   expect(first.stderr).toMatch(/validated: 10 checks pass/);
+  // Outside a terminal, progress is lines a CI log keeps: the start, every 5 % or 5 s, and the end of each phase.
+  expect(first.stderr).toMatch(/^hashing 100% \(1\.70 MiB of 1\.70 MiB/m);
+  expect(first.stderr).toMatch(/^uploading 100% \(1\.70 MiB of 1\.70 MiB/m);
   expect(first.code).toBe(0);
   const r = JSON.parse(first.stdout);
   expect(r.image).toMatchObject({ name: "app", status: "available", regions: ["nyc3", "sfo3", "ams3"] });
