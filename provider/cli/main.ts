@@ -85,7 +85,7 @@ function onInterrupt(what: string): () => void {
     process.stderr.write(`\n${c.yellow("interrupted")}: ${what}\n`);
     process.exit(130);
   };
-  process.once("SIGINT", handler);
+  process.on("SIGINT", handler);
   return () => process.off("SIGINT", handler);
 }
 

@@ -149,3 +149,26 @@ test("the token comes from --access-token, else the environment, else doctl's sa
     env = saved;
   }
 });
+
+test("Ctrl-C mid-push says how to resume; the same command then finds the image instead of importing it twice", async () => {
+  const posts = () => local.api.state.log!.filter((l) => l.startsWith("POST /v2/images ")).length;
+  const before = posts();
+  local.api.faults.latencyMs = 1500; // a slow API: the push is still waiting on the import when it is interrupted
+  const args = [cli, "push", sample, "--region", "nyc3", "--name", "resumed", "--skip", "boot-loader,kernel"];
+  const child = spawn(process.execPath, args, { env });
+  let stderr = "";
+  let sent = false;
+  child.stderr.on("data", (d) => {
+    stderr += d;
+    if (!sent && /import of image \d+/.test(stderr)) sent = child.kill("SIGINT"); // once, as one Ctrl-C
+  });
+  const code = await new Promise<number | null>((resolve) => child.on("exit", (c) => resolve(c)));
+  local.api.faults.latencyMs = 0;
+  expect(code).toBe(130);
+  expect(stderr).toMatch(/interrupted: run the same command to resume/);
+  const again = await doImage(...args.slice(1));
+  expect(again.code).toBe(0);
+  expect(again.stderr).toMatch(/found image \d+ from an earlier attempt/);
+  expect(posts()).toBe(before + 1);
+  await doImage("rm", again.stdout.split(/\s+/)[0]);
+});
