@@ -1,4 +1,5 @@
 // Fixed-offset field readers shared by the on-disk structure parsers; 64-bit fields are range-checked bigints.
+import { EXIT } from "../errors";
 import { ImageError } from "./errors";
 
 /** Converts a 64-bit field to a number, failing with the field's name and location when it exceeds 2^53. */
@@ -9,6 +10,23 @@ export function u64(value: bigint, field: string, where: { file: string; offset:
       offset: where.offset,
       fix: "the header is corrupt or this is not the format it claims to be; check the file with qemu-img check",
       code: "field-out-of-range",
+    });
+  }
+  return Number(value);
+}
+
+/**
+ * A disk's virtual size: a well-formed header may state any size up to 2^64, and one past 2^53 bytes (8 PiB) is far
+ * over DigitalOcean's 100 GiB limit, so it is refused as too big (exit 1), not as damage (exit 2).
+ */
+export function diskSize(value: bigint, field: string, where: { file: string; offset: number }): number {
+  if (value > BigInt(Number.MAX_SAFE_INTEGER)) {
+    throw new ImageError(`${where.file}: virtual size ${value} bytes (${field} at offset ${where.offset}) is over DigitalOcean's limit of 100 GiB`, {
+      file: where.file,
+      offset: where.offset,
+      fix: "make the disk smaller: shrink the filesystem and its partition, then qemu-img resize --shrink IMAGE SIZE (or build it at the size you need)",
+      code: "size-over-limit",
+      exit: EXIT.refused,
     });
   }
   return Number(value);

@@ -1,6 +1,6 @@
 // Reader for qcow2 v2 and v3 images (QEMU's docs/interop/qcow2.txt), written here: no Node library reads qcow2.
 import * as zlib from "node:zlib";
-import { readU64BE } from "./bytes";
+import { diskSize, readU64BE } from "./bytes";
 import { checkWithinFile, LruCache, readMapped, type BlockLocation, type VirtualDisk } from "./disk";
 import { ImageError } from "./errors";
 import type { HostSource } from "./source";
@@ -74,7 +74,7 @@ export const Qcow2Header = {
       backingFileOffset: readU64BE(buf, 8, "backing_file_offset", where),
       backingFileSize: buf.readUInt32BE(16),
       clusterBits: buf.readUInt32BE(20),
-      size: readU64BE(buf, 24, "size", where),
+      size: diskSize(buf.readBigUInt64BE(24), "size", { file: where.file, offset: where.offset + 24 }),
       cryptMethod: buf.readUInt32BE(32),
       l1Size: buf.readUInt32BE(36),
       l1TableOffset: readU64BE(buf, 40, "l1_table_offset", where),

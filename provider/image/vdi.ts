@@ -1,5 +1,5 @@
 // Reader for VirtualBox VDI 1.1 images (dynamic and static), written here: no Node library reads VDI.
-import { readU64LE } from "./bytes";
+import { diskSize } from "./bytes";
 import { checkWithinFile, readMapped, type BlockLocation, type VirtualDisk } from "./disk";
 import { ImageError } from "./errors";
 import type { HostSource } from "./source";
@@ -37,7 +37,7 @@ export const VdiHeader = {
       offsetBmap: buf.readUInt32LE(0x154),
       offsetData: buf.readUInt32LE(0x158),
       sectorSize: buf.readUInt32LE(0x168),
-      diskSize: readU64LE(buf, 0x170, "disk size", { file, offset: 0 }),
+      diskSize: diskSize(buf.readBigUInt64LE(0x170), "disk size", { file, offset: 0x170 }),
       blockSize: buf.readUInt32LE(0x178),
       blockExtra: buf.readUInt32LE(0x17c),
       blocksInImage: buf.readUInt32LE(0x180),

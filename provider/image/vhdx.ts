@@ -1,5 +1,5 @@
 // Reader for VHDX images (Microsoft's [MS-VHDX] v1), dynamic and fixed, written here: no Node library reads VHDX.
-import { guidToString, isZero, readU64LE } from "./bytes";
+import { diskSize, guidToString, isZero, readU64LE } from "./bytes";
 import { crc32c } from "./crc32c";
 import { checkWithinFile, readMapped, type BlockLocation, type VirtualDisk } from "./disk";
 import { ImageError } from "./errors";
@@ -158,7 +158,7 @@ export class VhdxDisk implements VirtualDisk {
         code: "vhdx-differencing",
       });
     }
-    const size = readU64LE(sizeItem, 0, "VirtualDiskSize", { file, offset: metaRegion.fileOffset });
+    const size = diskSize(sizeItem.readBigUInt64LE(0), "VirtualDiskSize", { file, offset: metaRegion.fileOffset });
     const logicalSectorSize = sectorItem.readUInt32LE(0);
     if (blockSize < MiB || blockSize > 256 * MiB || (blockSize & (blockSize - 1)) !== 0)
       corrupt(`VHDX block size ${blockSize} is invalid`, metaRegion.fileOffset);

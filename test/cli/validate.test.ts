@@ -1,8 +1,10 @@
 // `do-image validate` as a user runs it: the table, the JSON contract and the exit codes 0, 1 and 2.
-import { spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { execFileSync, spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describeWithFixtures } from "../support/fixtures";
+import { requireTools } from "../support/require";
 
 const root = join(__dirname, "..", "..");
 const cli = join(root, "dist", "provider", "cli", "main.js");
@@ -87,4 +89,24 @@ test("an unreachable API is exit 69, with each retry said as it happens and the 
   expect(r.status).toBe(69);
   expect(r.stderr.match(/retrying in \d+ ms \(attempt \d of 6\)/g)).toHaveLength(5);
   expect(r.stderr).toMatch(/fix: check the network and that 127\.0\.0\.1:9 is reachable/);
+});
+
+describe("a well-formed image far over 100 GiB is refused as too big (exit 1) by validate and inspect alike", () => {
+  const missing = requireTools(["qemu-img"]);
+  if (missing && process.env.REQUIRE_TOOLS !== "1") {
+    console.warn(`skipped 1 EiB image: ${missing}`);
+    test.skip(`1 EiB qcow2: ${missing}`, () => undefined);
+    return;
+  }
+  test("a 1 EiB qcow2 (a size past 2^53 bytes)", () => {
+    const file = join(mkdtempSync(join(tmpdir(), "huge-")), "huge.qcow2");
+    execFileSync("qemu-img", ["create", "-q", "-f", "qcow2", "-o", "cluster_size=2M", file, "1E"]);
+    const v = doImage("validate", "--json", file);
+    expect(v.code).toBe(1);
+    const checks = Object.fromEntries((JSON.parse(v.stdout).checks as { id: string; status: string }[]).map((c) => [c.id, c.status]));
+    expect(checks).toMatchObject({ format: "pass", size: "fail" });
+    const i = doImage("inspect", "--json", file);
+    expect(i.code).toBe(1);
+    expect(JSON.parse(i.stdout).error).toMatchObject({ code: "size-over-limit", message: expect.stringMatching(/over DigitalOcean's limit of 100 GiB/) });
+  });
 });
