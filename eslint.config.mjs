@@ -27,7 +27,7 @@ const FACES = /(^|\/)(pulumi|cdktf|cli)(\/|$)|^@pulumi\/|^cdktf$|^@cdktf\/|^cons
 const DEV = /(^|\/)(test|tools|bench)(\/|$)/;
 
 export default tseslint.config(
-  { ignores: ["dist/", "node_modules/", "coverage/", "*.config.js", "examples/cdktf/cdktf.out/"] },
+  { ignores: ["dist/", "node_modules/", "coverage/", "*.config.js", "examples/cdktf/cdktf.out/", "examples/cdktf/cdktf.test.out/"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -1,5 +1,5 @@
 // `do-image validate`: prints a ValidationReport as a short table (coloured on a terminal) or as the JSON contract.
-import { evidenceWhere, type CheckStatus, type Evidence, type ValidationReport } from "../image";
+import { blocks, evidenceWhere, type CheckStatus, type Evidence, type ValidationReport } from "../image";
 import { colour as c, table } from "./format";
 
 const STATUS: Record<CheckStatus, (s: string) => string> = { pass: c.green, fail: c.red, warn: c.yellow, unknown: c.dim };
@@ -11,12 +11,15 @@ function evidenceText(e: Evidence): string {
 export function renderValidate(r: ValidationReport): string {
   const rows = r.checks.map((k) => [STATUS[k.status](k.status.padEnd(7)), k.id, k.message]);
   const out = [c.bold(r.file), table(rows)];
-  const problems = r.checks.filter((k) => k.status === "fail" || k.status === "warn");
+  const problems = r.checks.filter((k) => blocks(k) || k.status === "warn");
   for (const k of problems) {
     out.push("", `${STATUS[k.status](k.status)} ${c.bold(k.id)}`);
     for (const e of k.evidence) out.push(`  evidence: ${evidenceText(e)}`);
     if (k.fix) out.push(`  fix: ${k.fix}`);
   }
-  out.push("", r.ok ? c.green("DigitalOcean should accept this image.") : c.red(`${problems.filter((k) => k.status === "fail").length} check(s) failed.`));
+  const failed = r.checks.filter((k) => k.status === "fail").length;
+  const unjudged = r.checks.filter((k) => blocks(k) && k.status === "unknown").length;
+  const verdict = [failed ? `${failed} check(s) failed` : "", unjudged ? `${unjudged} check(s) that decide whether a Droplet works could not be judged` : ""];
+  out.push("", r.ok ? c.green("DigitalOcean should accept this image.") : c.red(`${verdict.filter(Boolean).join("; ")}.`));
   return out.join("\n");
 }

@@ -1,6 +1,6 @@
 // The pipeline's errors: which stage failed, and the image id when the image already exists (so no face leaks it).
 import { DoImageError, EXIT, UsageError } from "../errors";
-import { failureLines, type ValidationReport } from "../image";
+import { blocks, failureLines, type ValidationReport } from "../image";
 import type { InputProblem } from "./inputs";
 
 export type PublishStage = "validate" | "upload" | "import" | "transfer" | "update" | "delete";
@@ -33,7 +33,7 @@ export class ValidationFailedError extends DoImageError {
     super(`${report.file} would not work as a DigitalOcean custom image:\n${lines.map((l) => `  ${l}`).join("\n")}`, {
       code: "validation-failed",
       fix: `fix what each failing check names; to accept a failure knowingly, skip its check (${report.checks
-        .filter((c) => c.status === "fail")
+        .filter(blocks)
         .map((c) => c.id)
         .join(",")})`,
       exit: EXIT.refused,
@@ -41,7 +41,7 @@ export class ValidationFailedError extends DoImageError {
   }
 
   override details(): Record<string, unknown> {
-    return { failed: this.report.checks.filter((c) => c.status === "fail").map((c) => c.id) };
+    return { failed: this.report.checks.filter(blocks).map((c) => c.id) };
   }
 }
 

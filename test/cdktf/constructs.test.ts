@@ -28,8 +28,9 @@ beforeAll(() => {
 });
 
 test("the example synthesizes a content-addressed upload, the import and a Droplet per region", () => {
-  // The output folder cdktf synth uses for the example, so the relative paths are the ones a user gets.
-  const app = Testing.app({ outdir: join(ROOT, "examples", "cdktf", "cdktf.out") });
+  // Beside the folder cdktf synth uses for the example (not in it: the synth test removes that), so the relative paths
+  // are the ones a user gets.
+  const app = Testing.app({ outdir: join(ROOT, "examples", "cdktf", "cdktf.test.out") });
   const stack = new ImageStack(app, "stack", SAMPLE);
   const synthesized = Testing.synth(stack);
   const image = stack.node.findChild("app-image") as CustomImage;
@@ -73,7 +74,13 @@ test("synth fails listing the image's failing checks; warnings become annotation
   const skipped = new TerraformStack(Testing.app(), "skipped");
   new DigitaloceanProvider(skipped, "do", {});
   new CustomImage(skipped, "img", { file: blank, regions: ["nyc3"], bucket: "bkt", validation: { skip: ["partition-table", "filesystem", "boot-loader"] } });
-  expect(Testing.fullSynth(skipped)).toBeTruthy();
+  // The failures are accepted, but with no root filesystem nothing says the Droplet would run cloud-init or sshd.
+  expect(() => Testing.fullSynth(skipped)).toThrow(/sshd: could not be judged/);
+  const accepted = new TerraformStack(Testing.app(), "accepted");
+  new DigitaloceanProvider(accepted, "do", {});
+  const skip = ["partition-table", "filesystem", "boot-loader", "cloud-init", "cloud-init-datasources", "sshd"];
+  new CustomImage(accepted, "img", { file: blank, regions: ["nyc3"], bucket: "bkt", validation: { skip } });
+  expect(Testing.fullSynth(accepted)).toBeTruthy();
 });
 
 test("a Droplet outside the image's regions fails synth", () => {

@@ -1,9 +1,9 @@
 // Hostile filesystem metadata ends in bounded time: sizes on disk that claim far more than the blocks that exist.
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { closeSync, mkdirSync, mkdtempSync, openSync, writeFileSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Ext4, FileSource } from "../../provider/image";
+import { Ext4, failureLines, FileSource, validateImage } from "../../provider/image";
 import { requireTools } from "../support/require";
 
 const missing = requireTools(["mkfs.ext4", "debugfs"]);
@@ -41,3 +41,23 @@ test("a FIFO is refused at once instead of blocking in open()", async () => {
   await expect(FileSource.open(fifo)).rejects.toThrow(/is a FIFO, not a disk image file/);
   expect(Date.now() - t0).toBeLessThan(2000);
 }, 10_000);
+
+const noSgdisk = requireTools(["mkfs.ext4", "sgdisk"]);
+(noSgdisk && process.env.REQUIRE_TOOLS !== "1" ? test.skip : test)(
+  "a root filesystem whose superblock cannot be read stops the image: not knowing is not a pass",
+  async () => {
+    const img = join(mkdtempSync(join(tmpdir(), "hostile-")), "disk.raw");
+    execFileSync("truncate", ["-s", "40M", img]);
+    execFileSync("sgdisk", ["-n", "1:2048:0", "-t", "1:8304", img], { stdio: "ignore" });
+    execFileSync("mkfs.ext4", ["-q", "-F", "-E", `offset=${2048 * 512}`, img, "38M"]);
+    // s_inodes_per_group (superblock offset 0x28) = 0: no inode can be located.
+    const fd = openSync(img, "r+");
+    writeSync(fd, Buffer.alloc(4), 0, 4, 2048 * 512 + 1024 + 0x28);
+    closeSync(fd);
+    const r = await validateImage(img);
+    expect(r.checks.find((c) => c.id === "filesystem")!.status).toBe("unknown");
+    expect(r.ok).toBe(false);
+    expect(failureLines(r).join("\n")).toMatch(/^filesystem: could not be judged: /m);
+  },
+  20_000,
+);

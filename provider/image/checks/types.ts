@@ -54,12 +54,16 @@ export function evidenceWhere(e: Evidence): string {
   return [e.partition !== undefined ? `partition ${e.partition}` : "", e.path ? `${e.path}${e.line ? `:${e.line}` : ""}` : ""].filter(Boolean).join(" ");
 }
 
-/** One line per failing check, with where and the fix: the text every face shows when an image is refused. */
+/** Checks whose verdict decides whether a Droplet works at all: not knowing one is not a pass. */
+export const DECISIVE: readonly CheckId[] = ["filesystem", "cloud-init", "cloud-init-datasources", "sshd"];
+
+/** Whether a check stops the image: it failed, or it decides whether a Droplet works and could not be judged. */
+export const blocks = (c: CheckResult): boolean => c.status === "fail" || (c.status === "unknown" && DECISIVE.includes(c.id));
+
+/** One line per check that stops the image, with where and the fix: the text every face shows when it is refused. */
 export function failureLines(report: ValidationReport): string[] {
-  return report.checks
-    .filter((c) => c.status === "fail")
-    .map((c) => {
-      const where = c.evidence.map(evidenceWhere).filter(Boolean);
-      return `${c.id}: ${c.message}${where.length ? ` (${where.join("; ")})` : ""}. Fix: ${c.fix}`;
-    });
+  return report.checks.filter(blocks).map((c) => {
+    const where = c.evidence.map(evidenceWhere).filter(Boolean);
+    return `${c.id}: ${c.status === "unknown" ? "could not be judged: " : ""}${c.message}${where.length ? ` (${where.join("; ")})` : ""}. Fix: ${c.fix}`;
+  });
 }

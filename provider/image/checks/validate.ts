@@ -17,7 +17,7 @@ import { checkDatasources } from "./datasources";
 import { checkFilesystem } from "./filesystem";
 import { findGuest } from "./guest";
 import { checkSshd } from "./sshd";
-import { CHECK_IDS, result, type CheckId, type CheckResult, type ValidationReport } from "./types";
+import { blocks, CHECK_IDS, result, type CheckId, type CheckResult, type ValidationReport } from "./types";
 
 /** Errors that say the compression layer is the problem rather than the disk image inside it. */
 const COMPRESSION_CODES = new Set(["xz", "zstd", "zip", "nested-compression", "gzip-corrupt", "bzip2-corrupt", "bzip2-randomised"]);
@@ -32,15 +32,23 @@ export function unreadable(report: ValidationReport): boolean {
   return report.checks.some((c) => (c.id === "format" || c.id === "compression") && c.status === "fail");
 }
 
+/**
+ * The report's verdict: a check that fails, or one that decides whether a Droplet works but could not be judged (an
+ * unreadable root filesystem, say), stops the image, unless the user skips it knowingly.
+ */
 function finish(file: string, checks: Map<CheckId, CheckResult>, skip: readonly string[]): ValidationReport {
   const ordered = CHECK_IDS.map((id) => checks.get(id) ?? result(id, "unknown", "not checked: an earlier step failed"));
   for (const c of ordered) {
-    if (c.status === "fail" && skip.includes(c.id)) {
+    if (!blocks(c)) continue;
+    if (skip.includes(c.id)) {
+      c.message = `${c.message} (accepted${c.status === "unknown" ? " without a verdict" : ""}: validation.skip lists "${c.id}")`;
       c.status = "warn";
-      c.message = `${c.message} (accepted: validation.skip lists "${c.id}")`;
+      c.fix ??= "none needed: the skip list accepts it";
+    } else if (c.status === "unknown") {
+      c.fix ??= `whether a Droplet works depends on this check: fix what an earlier check names so it can be judged, or skip "${c.id}" to accept not knowing`;
     }
   }
-  return { file, ok: ordered.every((c) => c.status !== "fail"), checks: ordered };
+  return { file, ok: !ordered.some(blocks), checks: ordered };
 }
 
 function errorCheck(id: CheckId, err: ImageError): CheckResult {
