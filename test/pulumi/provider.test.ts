@@ -54,6 +54,8 @@ describe("check", () => {
     const r = await host.check({}, news({ regions: ["sfo3", "nyc3", "sfo3"], tags: ["b", "a", "b"] }));
     expect(r.failures).toEqual([]);
     expect(r.inputs).toMatchObject({ name: "app", regions: ["sfo3", "nyc3"], tags: ["a", "b"], sha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    // The bucket's region is decided once, here, and kept in state for the delete: the import region by default.
+    expect(r.inputs).toMatchObject({ spaces: { bucket: "images", region: "sfo3" } });
   });
 
   test("input errors come back as failures naming the property", async () => {

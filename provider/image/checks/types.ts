@@ -60,9 +60,13 @@ export const DECISIVE: readonly CheckId[] = ["filesystem", "cloud-init", "cloud-
 /** Whether a check stops the image: it failed, or it decides whether a Droplet works and could not be judged. */
 export const blocks = (c: CheckResult): boolean => c.status === "fail" || (c.status === "unknown" && DECISIVE.includes(c.id));
 
-/** One line per check that stops the image, with where and the fix: the text every face shows when it is refused. */
+/**
+ * One line per check that stops the image, with where and the fix: the text every face shows when it is refused. The
+ * checks that could not be judged are listed only when nothing failed: otherwise they follow from the failure.
+ */
 export function failureLines(report: ValidationReport): string[] {
-  return report.checks.filter(blocks).map((c) => {
+  const failed = report.checks.filter((c) => c.status === "fail");
+  return (failed.length > 0 ? failed : report.checks.filter(blocks)).map((c) => {
     const where = c.evidence.map(evidenceWhere).filter(Boolean);
     return `${c.id}: ${c.status === "unknown" ? "could not be judged: " : ""}${c.message}${where.length ? ` (${where.join("; ")})` : ""}. Fix: ${c.fix}`;
   });

@@ -88,15 +88,10 @@ export async function update(id: string, olds: CustomImageState, news: CustomIma
 
 export async function remove(id: string, props: CustomImageState): Promise<void> {
   const core = await import("../../index");
-  // A kept object, or one a failed run left behind, goes with the image.
-  const object =
-    props.objectKey && props.bucket
-      ? {
-          bucket: props.bucket,
-          key: props.objectKey,
-          region: core.spacesRegionFor(props.spaces?.region, props.importRegion ?? props.regions[0]),
-          ...spacesKeys(),
-        }
-      : undefined;
+  // A kept object, or one a failed run left behind, goes with the image. check records the bucket's region in state;
+  // a state written by do-image 0.2 has none, and 0.2 put such buckets in nyc3 (unless SPACES_REGION said otherwise).
+  const legacy = props.spaces !== undefined && !props.spaces.region;
+  const region = core.spacesRegionFor(props.spaces?.region, legacy ? "nyc3" : (props.importRegion ?? props.regions[0]));
+  const object = props.objectKey && props.bucket ? { bucket: props.bucket, key: props.objectKey, region, ...spacesKeys() } : undefined;
   await core.deleteImage(new core.DigitalOceanClient(api()), Number(id), object);
 }
