@@ -8,6 +8,7 @@ import { SpacesBucketObject } from "@cdktf/provider-digitalocean/lib/spaces-buck
 import { Annotations, App, Fn, TerraformStack } from "cdktf";
 import { Construct } from "constructs";
 import { UsageError } from "../errors";
+import { packageRoot } from "../package";
 import { failureLines, type ValidationReport } from "../image";
 import { checkInputs, objectKey, spacesRegionFor } from "../publish";
 import { publicObjectUrl, sha256FileSync, spacesLocation } from "../spaces";
@@ -34,10 +35,7 @@ export interface CustomImageConfig {
 }
 
 /** The CLI this package ships, run in a child process: construct validations are synchronous, the validator is not. */
-function cliPath(): string {
-  // The package resolves itself by name (its exports list package.json), wherever this module was loaded from.
-  return join(require.resolve("do-image/package.json"), "..", "dist", "provider", "cli", "main.js");
-}
+const cliPath = () => join(packageRoot(), "dist", "provider", "cli", "main.js");
 
 /**
  * The file as Terraform sees it: relative to the stack's output folder, where terraform runs, so the synthesized

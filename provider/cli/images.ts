@@ -1,6 +1,7 @@
 // How the CLI shows images: the JSON shape of an image, and `ls`'s table with doctl-style --format columns.
 import type { Image } from "../digitalocean";
 import { isAdoptionMarker } from "../publish/naming";
+import { table } from "./format";
 
 export function imageJson(image: Image) {
   return {
@@ -35,11 +36,9 @@ export const LS_COLUMNS: Record<string, { header: string; value: (i: ImageJson) 
 };
 export const LS_DEFAULT_FORMAT = "ID,Name,Status,Regions,Distribution,Size";
 
-/** Aligned columns separated by spaces, as doctl prints them; headers unless asked not to. */
+/** Aligned columns, as doctl prints them; headers unless asked not to. */
 export function renderImages(images: ImageJson[], columns: string[], header = true): string {
   const rows = images.map((i) => columns.map((c) => LS_COLUMNS[c].value(i)));
   if (header) rows.unshift(columns.map((c) => LS_COLUMNS[c].header));
-  if (rows.length === 0) return "";
-  const widths = columns.map((_, k) => Math.max(...rows.map((r) => r[k].length)));
-  return rows.map((r) => r.map((cell, k) => (k === r.length - 1 ? cell : cell.padEnd(widths[k]))).join("   ")).join("\n");
+  return rows.length === 0 ? "" : table(rows, "");
 }

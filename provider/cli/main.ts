@@ -5,6 +5,7 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 import { Argument, Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { DoImageError, EXIT, UsageError, errorJson, exitCodeOf } from "../errors";
 import { CHECK_IDS } from "../image/checks/types";
+import { packageVersion } from "../package";
 import { colour as c } from "./format";
 import type { TokenFlags } from "./settings";
 
@@ -92,7 +93,7 @@ function onInterrupt(what: string): () => void {
 function buildProgram(): Command {
   const program = new Command("do-image")
     .description("Validate, boot, upload and import Linux disk images as DigitalOcean custom images")
-    .version(ownVersionSync(), "-v, --version", "print the version")
+    .version(packageVersion(), "-v, --version", "print the version")
     .addOption(new Option("-t, --access-token <token>", "DigitalOcean API token (default: $DIGITALOCEAN_TOKEN, else doctl's saved context)"))
     .addOption(new Option("--context <name>", "doctl auth context whose token to use"))
     .addOption(new Option("--api-url <url>", "API endpoint (default: $DIGITALOCEAN_API_URL, else https://api.digitalocean.com)").env("DIGITALOCEAN_API_URL"))
@@ -215,11 +216,9 @@ function buildProgram(): Command {
             validation: { skip: o.force ? [...CHECK_IDS] : (o.skip as string[]) },
             timeouts: { import: o.importTimeout as number, transfer: o.importTimeout as number },
           };
-          // Every bad flag is a usage error before anything is read, hashed or sent.
-          const { problems } = core.checkInputs(inputs);
-          if (problems.length > 0) throw core.inputError(problems, flagFor);
+          // Every bad flag is a usage error, named as the flag, before anything is read, hashed or sent.
           const r = await core
-            .publishImage({ ...inputs, api: { ...apiSettings(cmd.optsWithGlobals()), log: retryLog }, onEvent: printer.onEvent })
+            .publishImage({ ...inputs, fieldName: flagFor, api: { ...apiSettings(cmd.optsWithGlobals()), log: retryLog }, onEvent: printer.onEvent })
             .catch((err) => {
               if (err instanceof core.ValidationFailedError) {
                 const ids = (err.details().failed as string[]).join(",");
@@ -320,23 +319,6 @@ function buildProgram(): Command {
     });
 
   return program;
-}
-
-/** The version from package.json, read without loading anything else: `--version` costs only Node's start. */
-function ownVersionSync(): string {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { readFileSync } = require("node:fs") as typeof import("node:fs");
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { dirname, join } = require("node:path") as typeof import("node:path");
-  for (let d = __dirname, i = 0; i < 6; d = dirname(d), i++) {
-    try {
-      const pkg = JSON.parse(readFileSync(join(d, "package.json"), "utf8")) as { name?: string; version?: string };
-      if (pkg.name === "do-image") return pkg.version ?? "unknown";
-    } catch {
-      // not here: look one folder up
-    }
-  }
-  return "unknown";
 }
 
 /** Runs the CLI: commander's own usage errors exit 64, help and --version 0, everything else by the error model. */

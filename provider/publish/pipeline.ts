@@ -27,6 +27,8 @@ export interface PublishOptions extends PublishInputs {
    * importing it twice. Without one, the content alone decides (the CLI: the same bytes pushed again are one image).
    */
   owner?: string;
+  /** How the face names an input field in its errors (the CLI: "spaces.bucket" → "--bucket"). @default the field */
+  fieldName?: (field: string) => string;
   onEvent?: (e: PublishEvent) => void;
 }
 
@@ -72,16 +74,23 @@ export async function requireRegions(client: DigitalOceanClient, regions: string
   throw new UsageError(`${why}`, `use one of ${open.sort().join(", ")}`, field);
 }
 
-/** Transfers an image to every region it is not yet in, all at once, and waits for them all. */
-export async function addRegions(
-  client: DigitalOceanClient,
-  imageId: number,
-  regions: string[],
-  options: { timeoutMinutes?: number; onEvent?: (e: PublishEvent) => void } = {},
-): Promise<Image> {
+interface TransferOptions {
+  timeoutMinutes?: number;
+  onEvent?: (e: PublishEvent) => void;
+}
+
+/** Checks the regions DigitalOcean has, then transfers the image to every one it is not yet in, all at once. */
+export async function addRegions(client: DigitalOceanClient, imageId: number, regions: string[], options: TransferOptions = {}): Promise<Image> {
   const image = await client.images.get(imageId);
   const missing = unique(regions).filter((r) => !image.regions.includes(r));
   if (missing.length > 0) await requireRegions(client, missing);
+  return transfer(client, image, missing, options);
+}
+
+/** Transfers an image to regions already checked, all at once, and waits for them all; a transfer under way is joined. */
+async function transfer(client: DigitalOceanClient, image: Image, regions: string[], options: TransferOptions): Promise<Image> {
+  const imageId = image.id;
+  const missing = unique(regions).filter((r) => !image.regions.includes(r));
   const inFlight = new Map<string, number>();
   for await (const a of client.imageActions.list(imageId))
     if (a.type === "transfer" && a.status === "in-progress" && a.region_slug) inFlight.set(a.region_slug, a.id);
@@ -167,7 +176,7 @@ export async function deleteImage(
 
 export async function publishImage(options: PublishOptions): Promise<PublishResult> {
   const { inputs, problems } = checkInputs(options);
-  if (problems.length > 0) throw inputError(problems);
+  if (problems.length > 0) throw inputError(problems, options.fieldName);
   const { file, regions, spaces } = inputs;
   const importRegion = inputs.importRegion ?? regions[0];
   const client = new DigitalOceanClient(options.api);
@@ -243,9 +252,9 @@ export async function publishImage(options: PublishOptions): Promise<PublishResu
     image = r.image;
     if (r.changed.length > 0) emit({ type: "updated", image, changed: r.changed });
   }
-  if (regions.some((r) => !image!.regions.includes(r))) {
-    image = await addRegions(client, imageId, regions, { timeoutMinutes: inputs.timeouts?.transfer, onEvent: emit });
-  }
+  // The regions were checked before the upload.
+  if (regions.some((r) => !image!.regions.includes(r)))
+    image = await transfer(client, image, regions, { timeoutMinutes: inputs.timeouts?.transfer, onEvent: emit });
 
   let objectDeleted = false;
   if (spacesSettings && object && !spaces?.keepObject) {

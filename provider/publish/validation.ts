@@ -2,20 +2,9 @@
 import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { UsageError } from "../errors";
+import { packageVersion } from "../package";
 import { validateImage, type ValidationReport } from "../image";
 import { hashCacheFile } from "../spaces";
-
-let version: string | undefined;
-
-/** This package's version, from the package.json above this file (in the sources or in dist/). */
-async function ownVersion(): Promise<string> {
-  if (version) return version;
-  for (let d = __dirname, i = 0; i < 6; d = dirname(d), i++) {
-    const pkg = await readFile(join(d, "package.json"), "utf8").catch(() => null);
-    if (pkg && (JSON.parse(pkg) as { name?: string }).name === "do-image") return (version = (JSON.parse(pkg) as { version: string }).version);
-  }
-  return (version = "unknown");
-}
 
 /** A file the pipeline can read: it exists and is a regular file (a FIFO would block, a folder is a mistake). */
 export async function requireFile(file: string, field = "file"): Promise<void> {
@@ -29,7 +18,7 @@ export async function requireFile(file: string, field = "file"): Promise<void> {
  * judged now and cached.
  */
 export async function cachedValidation(file: string, sha256: string, skip: readonly string[] = []): Promise<ValidationReport> {
-  const cacheFile = join(dirname(hashCacheFile()), "validation", await ownVersion(), `${sha256}-${[...skip].sort().join(",") || "none"}.json`);
+  const cacheFile = join(dirname(hashCacheFile()), "validation", packageVersion(), `${sha256}-${[...skip].sort().join(",") || "none"}.json`);
   try {
     return { ...(JSON.parse(await readFile(cacheFile, "utf8")) as ValidationReport), file };
   } catch {

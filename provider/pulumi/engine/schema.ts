@@ -1,8 +1,9 @@
 // schema.json at work: check validates a CustomImage's inputs against the schema the package publishes (with ajv), so
 // the documented shape is the enforced one and a wrongly typed input gets the schema's own description as its reason.
-import { existsSync, readFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import type { ErrorObject, ValidateFunction } from "ajv";
+import { packageRoot } from "../../package";
 
 /** The token the engine records for CustomImage: a dynamic resource's (`pulumi-nodejs:dynamic/<module>:<type>`). */
 export const CUSTOM_IMAGE_TOKEN = "pulumi-nodejs:dynamic/do-image:CustomImage";
@@ -10,11 +11,6 @@ export const CUSTOM_IMAGE_TOKEN = "pulumi-nodejs:dynamic/do-image:CustomImage";
 interface PulumiSchema {
   resources: Record<string, { inputProperties: Record<string, unknown>; requiredInputs?: string[] }>;
   types: Record<string, Record<string, unknown>>;
-}
-
-function packageFile(name: string): string {
-  for (let d = __dirname, i = 0; i < 6; d = dirname(d), i++) if (existsSync(join(d, name)) && existsSync(join(d, "package.json"))) return join(d, name);
-  throw new Error(`${name} is missing from the do-image package`);
 }
 
 /** A type token as a plain JSON Pointer segment ("do-image:index:X" → "do-image_index_X"). */
@@ -36,7 +32,7 @@ let validator: ValidateFunction | undefined;
 
 function compile(): ValidateFunction {
   if (validator) return validator;
-  const schema = JSON.parse(readFileSync(packageFile("schema.json"), "utf8")) as PulumiSchema;
+  const schema = JSON.parse(readFileSync(join(packageRoot(), "schema.json"), "utf8")) as PulumiSchema;
   const resource = schema.resources[CUSTOM_IMAGE_TOKEN];
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const Ajv = (require("ajv") as typeof import("ajv")).default;
