@@ -37,6 +37,10 @@ export interface Qcow2Header {
   cryptMethod: number;
   l1Size: number;
   l1TableOffset: number;
+  refcountTableOffset: number;
+  refcountTableClusters: number;
+  snapshotCount: number;
+  snapshotsOffset: number;
   incompatibleFeatures: bigint;
   headerLength: number;
   compressionType: "zlib" | "zstd";
@@ -78,6 +82,10 @@ export const Qcow2Header = {
       cryptMethod: buf.readUInt32BE(32),
       l1Size: buf.readUInt32BE(36),
       l1TableOffset: readU64BE(buf, 40, "l1_table_offset", where),
+      refcountTableOffset: readU64BE(buf, 48, "refcount_table_offset", where),
+      refcountTableClusters: buf.readUInt32BE(56),
+      snapshotCount: buf.readUInt32BE(60),
+      snapshotsOffset: readU64BE(buf, 64, "snapshots_offset", where),
       incompatibleFeatures,
       headerLength,
       compressionType: compressionType === 1 ? "zstd" : "zlib",
@@ -238,6 +246,9 @@ export class Qcow2Disk implements VirtualDisk {
       });
     }
     checkWithinFile(host, "qcow2 L1 table", h.l1TableOffset, h.l1Size * 8);
+    // A refcount or snapshot table past the end is corruption to qemu-img check (and to any writer): refuse it like the rest.
+    checkWithinFile(host, "qcow2 refcount table", h.refcountTableOffset, h.refcountTableClusters * clusterSize);
+    if (h.snapshotCount > 0) checkWithinFile(host, "qcow2 snapshot table", h.snapshotsOffset, h.snapshotCount * 40);
     const l1Buf = await host.read(h.l1TableOffset, h.l1Size * 8);
     const l1: bigint[] = [];
     for (let i = 0; i < h.l1Size; i++) l1.push(l1Buf.readBigUInt64BE(i * 8));

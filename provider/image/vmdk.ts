@@ -224,7 +224,14 @@ export class VmdkDisk implements VirtualDisk {
     let total = 0;
     for (let i = 0; i < this.gd.length; i++) {
       const gt = await this.grainTable(i);
-      if (gt) for (const s of gt) if (s > 1) total += this.grainSize;
+      if (!gt) continue;
+      for (let j = 0; j < gt.length; j++) {
+        if (gt[j] <= 1) continue;
+        // Every grain the table points to must lie inside the file, as QEMU's check demands: a cut-off copy is refused
+        // here, whichever grains a later read happens to touch.
+        checkWithinFile(this.host, `VMDK grain ${i * this.header.numGTEsPerGT + j}`, gt[j] * SECTOR, this.compressed ? 1 : this.grainSize);
+        total += this.grainSize;
+      }
     }
     return Math.min(total, this.size);
   }

@@ -1,8 +1,9 @@
 // The CLI as a user runs it: the built `do-image` binary, its output and its exit codes.
-import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
+import { execFileSync, spawnSync } from "node:child_process";
+import { closeSync, existsSync, mkdtempSync, openSync, statSync, truncateSync, writeFileSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { requireTools } from "../support/require";
 
 const root = join(__dirname, "..", "..");
 const cli = join(root, "dist", "provider", "cli", "main.js");
@@ -50,5 +51,57 @@ describe("do-image inspect", () => {
     const r = doImage("inspect", "/nonexistent/disk.qcow2");
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/cannot open \/nonexistent\/disk.qcow2: no such file/);
+  });
+});
+
+const noQemu = requireTools(["qemu-img", "qemu-io"]);
+if (noQemu) console.warn(`inspect and validate on damaged containers: ${noQemu}`);
+
+(noQemu && process.env.REQUIRE_TOOLS !== "1" ? describe.skip : describe)("the same damage gets the same verdict from inspect and validate", () => {
+  const dir = mkdtempSync(join(tmpdir(), "do-image-damage-"));
+  /** A 64 MiB container with its first MiB written, as QEMU writes it. */
+  const made = (format: string, name: string, options: string[] = []) => {
+    const file = join(dir, name);
+    execFileSync("qemu-img", ["create", "-q", "-f", format, ...options, file, "64M"]);
+    execFileSync("qemu-io", ["-f", format, "-c", "write -P 0x5a 0 1M", file], { stdio: "ignore" });
+    return file;
+  };
+  const cut = (file: string, bytes: number) => {
+    truncateSync(file, statSync(file).size - bytes);
+    return file;
+  };
+  const poke = (file: string, offset: number, bytes: Buffer) => {
+    const fd = openSync(file, "r+");
+    writeSync(fd, bytes, 0, bytes.length, offset);
+    closeSync(fd);
+    return file;
+  };
+  const u64 = (n: bigint) => {
+    const b = Buffer.alloc(8);
+    b.writeBigUInt64BE(n);
+    return b;
+  };
+
+  test.each([
+    ["a qcow2 cut off inside a data cluster", () => cut(made("qcow2", "cut.qcow2"), 300_000), /qcow2 data cluster \d+ .* past the end of the file/],
+    ["a VMDK cut off inside a grain", () => cut(made("vmdk", "cut.vmdk"), 300_000), /VMDK grain \d+ .* past the end of the file/],
+    [
+      "a qcow2 whose refcount table lies past the end",
+      () => poke(made("qcow2", "refcount.qcow2"), 48, u64(1n << 36n)),
+      /qcow2 refcount table at offset 68719476736/,
+    ],
+    [
+      "a qcow2 whose snapshot table lies past the end",
+      () => poke(made("qcow2", "snapshots.qcow2"), 60, Buffer.concat([Buffer.from([0, 0, 0, 1]), u64(1n << 36n)])),
+      /qcow2 snapshot table at offset 68719476736/,
+    ],
+  ])("%s: both exit 2 and name the same structure", (_name, build, reason) => {
+    const file = build();
+    const inspect = doImage("inspect", "--json", file);
+    const validate = doImage("validate", "--json", file);
+    expect([inspect.code, validate.code]).toEqual([2, 2]);
+    expect(JSON.parse(inspect.stdout).error.message).toMatch(reason);
+    const format = JSON.parse(validate.stdout).checks.find((c: { id: string }) => c.id === "format");
+    expect(format).toMatchObject({ status: "fail", message: expect.stringMatching(reason) });
   });
 });
