@@ -102,7 +102,7 @@ async function makeExecutor(workers: number): Promise<Executor> {
       const w = idle.pop()!;
       const { job, resolve } = waiting.shift()!;
       pending.set(job.id, resolve);
-      w.postMessage(job, [job.data.buffer as ArrayBuffer]);
+      w.postMessage(job); // copied, not transferred: the caller keeps the input to run the job again if it must
     }
   };
   let failure: Error | null = null;
@@ -154,7 +154,8 @@ export async function* bunzip2(input: AsyncIterable<Buffer>, where: string, opti
   const workers = options.workers ?? Math.min(availableParallelism(), 8);
   const exec = await makeExecutor(workers);
   options.onStart?.({ parallel: exec.parallel, workers: exec.parallel ? workers : 0 });
-  const maxInFlight = Math.max(2, workers * 2 + 2);
+  // Each block in flight may hold up to ~46 MB of output (bzip2's run-length stage): few are queued beyond the workers.
+  const maxInFlight = Math.max(2, workers + 2);
   const iterator = input[Symbol.asyncIterator]();
   let buf: Buffer = Buffer.alloc(0);
   let base = 0; // absolute byte offset of buf[0]
@@ -197,7 +198,11 @@ export async function* bunzip2(input: AsyncIterable<Buffer>, where: string, opti
   const have = (bit: number, bits: number) => Math.ceil((bit + bits) / 8) <= base + buf.length;
 
   // Jobs are submitted in scan order; `expected` is where, by the authority of the decoder, the next magic must be.
-  const inFlight: { magicBit: number; reply: Promise<BlockReply> }[] = [];
+  const inFlight: { magicBit: number; job: BlockJob; reply: Promise<BlockReply> }[] = [];
+  // Bytes of recent blocks that expanded a lot, by fingerprint and CRC: a worker that recognises a repeat of one sends
+  // no bytes, and the same buffer is yielded again (a bomb of one block repeated costs no expansion, copy or compare).
+  const recent = new Map<string, Uint8Array>();
+  const keyOf = (fingerprint: number, crc: number) => `${fingerprint}:${crc}`;
   let scanFrom = 0;
   let expected = -1; // -1: a stream header comes next
   let streams = 0;
@@ -215,8 +220,8 @@ export async function* bunzip2(input: AsyncIterable<Buffer>, where: string, opti
     const startByte = Math.floor((magic + 48) / 8);
     const endByte = Math.min(base + buf.length, startByte + MAX_COMPRESSED_BLOCK + 1);
     const data = new Uint8Array(buf.subarray(startByte - base, endByte - base)); // a copy the worker may own
-    const job: BlockJob = { id: jobId++, data, startBit: (magic + 48) % 8, maxBlock: MAX_BLOCK, where };
-    inFlight.push({ magicBit: magic, reply: exec.run(job) });
+    const job: BlockJob = { id: jobId++, data, startBit: (magic + 48) % 8, maxBlock: MAX_BLOCK, where, mayRepeat: true };
+    inFlight.push({ magicBit: magic, job, reply: exec.run(job) });
     scanFrom = magic + 1;
     return true;
   };
@@ -262,7 +267,13 @@ export async function* bunzip2(input: AsyncIterable<Buffer>, where: string, opti
         throw corrupt("expected a bzip2 block or end-of-stream marker", expected);
       }
       const job = inFlight.shift()!;
-      const reply = await job.reply;
+      let reply = await job.reply;
+      let data: Uint8Array | undefined;
+      if (reply.ok && reply.data === null) {
+        data = recent.get(keyOf(reply.fingerprint!, reply.storedCrc));
+        // The worker's memo held a block this thread no longer has: decode it in full.
+        if (!data) reply = await exec.run({ ...job.job, id: jobId++, mayRepeat: false });
+      }
       if (job.magicBit < expected) continue; // a magic-like pattern inside the previous block's data
       if (job.magicBit > expected) throw corrupt("expected a bzip2 block or end-of-stream marker", expected);
       if (!reply.ok) {
@@ -273,7 +284,12 @@ export async function* bunzip2(input: AsyncIterable<Buffer>, where: string, opti
       expected = job.magicBit + 48 + (reply.endBit - ((job.magicBit + 48) % 8));
       frontier = expected;
       release(Math.min(expected, scanFrom));
-      yield reply.data;
+      data ??= reply.data!;
+      if (reply.fingerprint !== undefined) {
+        recent.set(keyOf(reply.fingerprint, reply.storedCrc), data);
+        if (recent.size > 2) recent.delete(recent.keys().next().value!);
+      }
+      yield data;
     }
   } finally {
     await exec.close();

@@ -66,14 +66,34 @@ export class BitReader {
 }
 
 export interface DecodedBlock {
-  data: Uint8Array;
+  /** The block's bytes; null when it repeats the block `memo` held (see BlockMemo). */
+  data: Uint8Array | null;
   storedCrc: number;
+  /** With the CRC, identifies a block that expanded a lot, so a repeat of it can reuse its bytes (see BlockMemo). */
+  fingerprint?: number;
   /** Bit position just after the block's end-of-block symbol: where the next magic starts. */
   endBit: number;
 }
 
-/** Decodes one block whose 48-bit magic has just been consumed from `br`. `maxBlock` bounds the block (level × 100,000). */
-export function decodeBlock(br: BitReader, maxBlock: number, where: string): DecodedBlock {
+/**
+ * The last block a decoder expanded a lot (runs of one byte, as in a disk's free space). A block whose transformed
+ * bytes are exactly those again expands to exactly the same output, so it is not expanded (nor CRC'd) a second time.
+ */
+export interface BlockMemo {
+  /** The most recent first; at most MEMO_BLOCKS (a stream's last, shorter block must not evict the full one). */
+  blocks: { bwt: Uint8Array; origPtr: number; storedCrc: number; fingerprint: number }[];
+}
+
+const MEMO_BLOCKS = 2;
+
+/** Blocks expanding more than this many times over are remembered in the memo. */
+const MEMO_EXPANSION = 8;
+
+/**
+ * Decodes one block whose 48-bit magic has just been consumed from `br`. `maxBlock` bounds the block (level × 100,000).
+ * With a memo, a block identical to the memo's is returned with `data: null`: the caller reuses the bytes it has.
+ */
+export function decodeBlock(br: BitReader, maxBlock: number, where: string, memo?: BlockMemo): DecodedBlock {
   const bad = (what: string): never => {
     throw new ImageError(`${where}: bzip2 block is corrupt (${what})`, {
       file: where,
@@ -223,6 +243,13 @@ export function decodeBlock(br: BitReader, maxBlock: number, where: string): Dec
   }
   if (origPtr >= count) bad(`origPtr ${origPtr} outside a ${count}-byte block`);
 
+  const candidates = memo?.blocks.filter((m) => m.origPtr === origPtr && m.storedCrc === storedCrc && m.bwt.length === count) ?? [];
+  if (candidates.length > 0) {
+    const again = transformed(tt, count, origPtr);
+    const same = candidates.find((m) => m.fingerprint === again.fingerprint && Buffer.from(m.bwt.buffer).equals(Buffer.from(again.bwt.buffer)));
+    if (same) return { data: null, storedCrc, fingerprint: same.fingerprint, endBit: br.bitPosition };
+  }
+
   // Inverse BWT: link each position to its successor in the high 24 bits.
   let sum = 0;
   for (let i = 0; i < 256; i++) {
@@ -264,7 +291,31 @@ export function decodeBlock(br: BitReader, maxBlock: number, where: string): Dec
   }
   crc = ~crc >>> 0;
   if (crc !== storedCrc) bad(`CRC 0x${crc.toString(16)} where the block says 0x${storedCrc.toString(16)}`);
-  return { data: out.subarray(0, o), storedCrc, endBit: br.bitPosition };
+  if (memo && o > MEMO_EXPANSION * count) {
+    // The inverse BWT only set tt's high bits: its low bytes are still the transformed block.
+    const { bwt, fingerprint } = transformed(tt, count, origPtr);
+    memo.blocks.unshift({ bwt, origPtr, storedCrc, fingerprint });
+    memo.blocks.length = Math.min(memo.blocks.length, MEMO_BLOCKS);
+    return { data: fit(out, o), storedCrc, fingerprint, endBit: br.bitPosition };
+  }
+  return { data: fit(out, o), storedCrc, endBit: br.bitPosition };
+}
+
+/** The first `n` bytes, copied out when the buffer grew well past them, so a held block costs its size and no more. */
+function fit(buf: Uint8Array, n: number): Uint8Array {
+  return buf.length > n + (n >> 2) + 64 ? buf.slice(0, n) : buf.subarray(0, n);
+}
+
+/** The transformed bytes (tt's low bytes) and their FNV-1a hash with origPtr and the length: a block's identity. */
+function transformed(tt: Uint32Array, count: number, origPtr: number): { bwt: Uint8Array; fingerprint: number } {
+  const bwt = new Uint8Array(count);
+  let h = 0x811c9dc5;
+  for (let i = 0; i < count; i++) {
+    const b = tt[i] & 0xff;
+    bwt[i] = b;
+    h = Math.imul(h ^ b, 0x01000193);
+  }
+  return { bwt, fingerprint: (Math.imul(h ^ origPtr, 0x01000193) ^ count) >>> 0 };
 }
 
 function grow(buf: Uint8Array, need: number): Uint8Array {

@@ -1,12 +1,14 @@
 // Streams a gzip or bzip2 image once, in bounded memory, into an unlinked sparse scratch file the readers can seek in.
 import { DoImageError, EXIT } from "../errors";
 import { createReadStream } from "node:fs";
-import { mkdtemp, open, rm } from "node:fs/promises";
+import { mkdtemp, open, rm, statfs } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createGunzip } from "node:zlib";
 import { bunzip2 } from "./bzip2-parallel";
+import { formatBytes } from "./bytes";
 import { ImageError } from "./errors";
+import { MAX_VIRTUAL_SIZE } from "./limits";
 import { FileSource } from "./source";
 
 const CHUNK = 1024 * 1024;
@@ -16,6 +18,40 @@ export interface SpoolOptions {
   scratchDir?: string;
   /** Called with (compressed bytes read, decompressed bytes written) as the stream advances. */
   onProgress?: (compressedBytes: number, bytes: number) => void;
+  /** Decompression stops once the output passes this many bytes. Default: DigitalOcean's 100 GiB limit. */
+  maxBytes?: number;
+}
+
+/** Free space the scratch file must leave on its file system: 64 MiB, or a tenth of a small file system. */
+const reserveFor = (total: number) => Math.min(64 * 1024 ** 2, Math.floor(total / 10));
+
+/**
+ * Watches the scratch file system's free space, asking statfs again only when the estimate nears the reserve, so
+ * decompression stops before it fills the disk rather than when a write fails (and other programs with it).
+ */
+class SpaceGuard {
+  private free = 0;
+  private reserve = 0;
+  private sinceCheck = Infinity;
+
+  constructor(private readonly dir: string) {}
+
+  async ensure(bytes: number): Promise<boolean> {
+    if (this.sinceCheck > 256 * 1024 ** 2 || this.free - bytes < 2 * this.reserve) {
+      const st = await statfs(this.dir);
+      this.free = st.bavail * st.bsize;
+      this.reserve = reserveFor(st.blocks * st.bsize);
+      this.sinceCheck = 0;
+    }
+    if (this.free - bytes < this.reserve) return false;
+    this.free -= bytes;
+    this.sinceCheck += bytes;
+    return true;
+  }
+
+  get available(): number {
+    return this.free;
+  }
 }
 
 async function* gunzip(path: string, onRead: (n: number) => void): AsyncGenerator<Uint8Array> {
@@ -45,16 +81,11 @@ async function* readChunks(path: string, onRead: (n: number) => void): AsyncGene
   }
 }
 
+const ZEROS = Buffer.alloc(CHUNK);
+
+/** Whether a piece (at most CHUNK bytes) is all zeros: a native memcmp, so zero runs cost little and stay sparse on disk. */
 function isZeroChunk(buf: Uint8Array): boolean {
-  // Compare 8 bytes at a time where alignment allows; zero runs are skipped so the scratch file stays sparse.
-  const words = buf.byteOffset % 8 === 0 ? new BigUint64Array(buf.buffer, buf.byteOffset, buf.length >>> 3) : null;
-  if (words) {
-    for (let i = 0; i < words.length; i++) if (words[i] !== 0n) return false;
-    for (let i = words.length * 8; i < buf.length; i++) if (buf[i] !== 0) return false;
-    return true;
-  }
-  for (let i = 0; i < buf.length; i++) if (buf[i] !== 0) return false;
-  return true;
+  return Buffer.compare(buf, ZEROS.subarray(0, buf.length)) === 0;
 }
 
 /** Decompresses `path` into a scratch file that is already unlinked, so nothing is left behind if the process dies. */
@@ -70,33 +101,54 @@ export async function spool(path: string, compression: "gzip" | "bzip2", options
   });
   const scratch = join(dir, "disk");
   const out = await open(scratch, "w+");
+  const limit = options.maxBytes ?? MAX_VIRTUAL_SIZE;
+  const space = new SpaceGuard(base);
   let compressed = 0;
   let written = 0;
+  const noSpace = (cause?: unknown) =>
+    new DoImageError(
+      `TMPDIR (${base}) is too full to decompress ${path}: ${formatBytes(space.available)} free after ${formatBytes(written)} of the image; stopped before filling it`,
+      { code: "scratch-space", fix: "free space there, or point TMPDIR at a disk with room for the image's data", exit: EXIT.usage, cause },
+    );
   try {
     await rm(dir, { recursive: true }); // unlink now: the open handle keeps the data alive until it is closed
     const onRead = (n: number) => {
       compressed += n;
     };
     const chunks = compression === "gzip" ? gunzip(path, onRead) : bunzip2(readChunks(path, onRead), path);
+    // A decoder may hand back the very same buffer for repeated blocks: it is compared with zeros once.
+    let last: Uint8Array | undefined;
+    let lastZero = false;
     for await (const chunk of chunks) {
-      for (let off = 0; off < chunk.length; off += CHUNK) {
-        const piece = chunk.subarray(off, Math.min(off + CHUNK, chunk.length));
-        if (!isZeroChunk(piece)) await out.write(piece, 0, piece.length, written + off);
+      if (chunk !== last || !lastZero) {
+        lastZero = true;
+        for (let off = 0; off < chunk.length; off += CHUNK) {
+          const piece = chunk.subarray(off, Math.min(off + CHUNK, chunk.length));
+          if (isZeroChunk(piece)) continue;
+          lastZero = false;
+          if (!(await space.ensure(piece.length))) throw noSpace();
+          await out.write(piece, 0, piece.length, written + off);
+        }
+        last = chunk;
       }
       written += chunk.length;
       options.onProgress?.(compressed, written);
+      if (written > limit) {
+        throw new ImageError(
+          `${path}: decompressed past ${formatBytes(limit)} (${written} bytes from the first ${compressed} compressed bytes), over DigitalOcean's limit of 100 GiB for an image; decompression stopped there`,
+          {
+            file: path,
+            fix: "make the disk smaller: shrink the filesystem and its partition, then the disk (qemu-img resize --shrink), and compress it again",
+            code: "decompressed-over-limit",
+            exit: EXIT.refused,
+          },
+        );
+      }
     }
     await out.truncate(written);
   } catch (err) {
     await out.close();
-    if ((err as NodeJS.ErrnoException).code === "ENOSPC") {
-      throw new ImageError(`no space left in ${options.scratchDir ?? tmpdir()} to decompress ${path} (${written} bytes written so far)`, {
-        file: path,
-        fix: "free space there, or point TMPDIR at a larger disk",
-        code: "scratch-space",
-        cause: err,
-      });
-    }
+    if ((err as NodeJS.ErrnoException).code === "ENOSPC") throw noSpace(err);
     throw err;
   }
   return FileSource.fromHandle(out, `${path} (decompressed)`);

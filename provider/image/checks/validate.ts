@@ -73,6 +73,11 @@ export async function validateImage(path: string, options: ValidateOptions = {})
     if (COMPRESSION_CODES.has(err.code)) {
       set(errorCheck("compression", err));
       set(result("format", "unknown", "not checked: the compression layer could not be read"));
+    } else if (err.code === "decompressed-over-limit") {
+      // A compression bomb or simply a disk too big: either way the size decides, and nothing past the limit is read.
+      set(result("compression", "pass", "compressed; decompression stopped at DigitalOcean's 100 GiB limit"));
+      set(result("format", "unknown", "not checked: decompression stopped at the size limit"));
+      set(errorCheck("size", err));
     } else if (err.code === "size-over-limit") {
       // A header that states a size past what a number holds is well formed and simply too big: the size check says so.
       set(result("format", "pass", "the header is readable"));
