@@ -72,6 +72,12 @@ export function progressPrinter(out: NodeJS.WriteStream = process.stderr): { onE
       case "adopted":
         line(`${c.green("✓")} found image ${e.image.id} from an earlier attempt (status ${e.image.status}); carrying on with it`);
         break;
+      case "waiting":
+        line(`  waiting for another do-image on this machine that is pushing the same content (lock ${e.lock})`);
+        break;
+      case "duplicate-removed":
+        line(`${c.green("✓")} another push created image ${e.image.id} of the same content first; deleted this push's duplicate ${e.duplicate}`);
+        break;
       case "updated":
         line(`${c.green("✓")} updated image ${e.image.id} in place: ${e.changed.join(", ")}`);
         break;

@@ -5,6 +5,7 @@ import { deleteImageObject, sha256File, uploadObject, type Progress, type Upload
 import { UsageError } from "../errors";
 import { inputError, PublishError, ValidationFailedError } from "./errors";
 import { checkInputs, type PublishInputs, type SpacesTarget } from "./inputs";
+import { lockContent, type ContentLock } from "./lock";
 import { adoptionMarker, isAdoptionMarker, objectKey } from "./naming";
 import { cachedValidation, requireFile } from "./validation";
 
@@ -13,6 +14,8 @@ export type PublishEvent =
   | { type: "progress"; progress: Progress }
   | { type: "uploaded"; upload: UploadResult }
   | { type: "adopted"; image: Image }
+  | { type: "waiting"; lock: string }
+  | { type: "duplicate-removed"; duplicate: number; image: Image }
   | { type: "updated"; image: Image; changed: string[] }
   | { type: "importing"; image: Image; status: string; elapsedMs: number }
   | { type: "imported"; image: Image }
@@ -50,12 +53,30 @@ export interface PublishResult {
   adopted: boolean;
 }
 
-/** An image carrying the marker tag that is not a failed import, if one exists. */
+/**
+ * The image carrying the marker tag that is not a failed import, if one exists; the oldest (lowest id) when pushes
+ * on several machines each created one, so that every one of them settles on the same image.
+ */
 export async function findByMarker(client: DigitalOceanClient, marker: string): Promise<Image | null> {
+  let oldest: Image | null = null;
   for await (const image of client.images.list({ private: true, tagName: marker })) {
-    if (image.status !== "deleted" && image.tags.includes(marker)) return image;
+    if (image.status !== "deleted" && image.tags.includes(marker) && (!oldest || image.id < oldest.id)) oldest = image;
   }
-  return null;
+  return oldest;
+}
+
+/**
+ * After creating `mine`: if a push elsewhere created an image of the same content first, delete ours and use theirs.
+ * (Pushes on one machine never get here twice: the content lock makes the later ones adopt before uploading.)
+ */
+async function settle(client: DigitalOceanClient, marker: string, mine: Image, emit: (e: PublishEvent) => void): Promise<Image> {
+  const first = await findByMarker(client, marker);
+  if (!first || first.id >= mine.id) return mine;
+  await client.images.delete(mine.id).catch((err: unknown) => {
+    if (!(err instanceof DigitalOceanError && err.notFound)) throw err;
+  });
+  emit({ type: "duplicate-removed", duplicate: mine.id, image: first });
+  return first;
 }
 
 const unique = (xs: string[]) => [...new Set(xs)];
@@ -192,34 +213,56 @@ export async function publishImage(options: PublishOptions): Promise<PublishResu
   const object = file && spaces ? { bucket: spaces.bucket, region: spaces.region!, key: objectKey(sha256!, file, spaces.keyPrefix) } : undefined;
   const spacesSettings = spaces && object ? { ...spaces, ...object } : undefined;
 
-  let image = await findByMarker(client, marker);
-  const adopted = image !== null;
+  // On this machine one push of this content at a time gets past here; the next ones find its image and adopt it.
+  const lock: ContentLock = await lockContent(marker, (path) => emit({ type: "waiting", lock: path }));
+  let image: Image | null;
+  let adopted: boolean;
   let validation: ValidationReport | undefined;
-  let upload: UploadResult | undefined;
-  if (image) {
-    emit({ type: "adopted", image });
-  } else {
-    let url = inputs.url;
-    if (file && spacesSettings) {
-      if (inputs.validation !== false) {
-        validation = await cachedValidation(file, sha256!, inputs.validation?.skip);
-        if (!validation.ok) throw new ValidationFailedError(validation);
-        emit({ type: "validated", report: validation });
+  let upload: UploadResult | null | undefined;
+  try {
+    image = await findByMarker(client, marker);
+    adopted = image !== null;
+    if (image) {
+      emit({ type: "adopted", image });
+    } else {
+      let url = inputs.url;
+      if (file && spacesSettings) {
+        if (inputs.validation !== false) {
+          validation = await cachedValidation(file, sha256!, inputs.validation?.skip);
+          if (!validation.ok) throw new ValidationFailedError(validation);
+          emit({ type: "validated", report: validation });
+        }
+        upload = await uploadObject(file, { ...spacesSettings, sha256: sha256!, onProgress: (progress) => emit({ type: "progress", progress }) }).catch(
+          async (err) => {
+            // A push elsewhere may have finished with this content meanwhile, and removed the object under this upload.
+            if (await findByMarker(client, marker).catch(() => null)) return null;
+            throw new PublishError((err as Error).message, undefined, "upload", err);
+          },
+        );
+        if (upload) {
+          emit({ type: "uploaded", upload });
+          url = upload.url;
+        }
       }
-      upload = await uploadObject(file, { ...spacesSettings, sha256: sha256!, onProgress: (progress) => emit({ type: "progress", progress }) }).catch((err) => {
-        throw new PublishError((err as Error).message, undefined, "upload", err);
-      });
-      emit({ type: "uploaded", upload });
-      url = upload.url;
+      image = upload === null ? await findByMarker(client, marker) : null;
+      if (image) {
+        adopted = true;
+        emit({ type: "adopted", image });
+      } else {
+        const created = await client.images.createCustom({
+          name: inputs.name,
+          url: url!,
+          region: importRegion,
+          distribution: inputs.distribution ?? "Unknown",
+          description: inputs.description,
+          tags: [...(inputs.tags ?? []), marker],
+        });
+        image = await settle(client, marker, created, emit);
+        adopted = image.id !== created.id;
+      }
     }
-    image = await client.images.createCustom({
-      name: inputs.name,
-      url: url!,
-      region: importRegion,
-      distribution: inputs.distribution ?? "Unknown",
-      description: inputs.description,
-      tags: [...(inputs.tags ?? []), marker],
-    });
+  } finally {
+    await lock.release();
   }
 
   const imageId = image.id;
@@ -262,5 +305,5 @@ export async function publishImage(options: PublishOptions): Promise<PublishResu
     objectDeleted = await deleteImageObject(spacesSettings);
     if (objectDeleted) emit({ type: "cleaned", what: `${object.bucket}/${object.key}` });
   }
-  return { image, upload, validation, object, sha256, objectDeleted, adopted };
+  return { image, upload: upload ?? undefined, validation, object, sha256, objectDeleted, adopted };
 }

@@ -52,6 +52,7 @@ export class SpacesError extends DoImageError {
 
 const MiB = 1024 * 1024;
 const MAX_PARTS = 9000; // S3 allows 10,000; leave room
+const codeOf = (err: unknown) => (err as { Code?: string }).Code ?? (err as { name?: string }).name ?? "";
 const FATAL = new Set(["InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied", "NoSuchBucket", "InvalidBucketName", "AllAccessDisabled"]);
 
 /** An S3 client for Spaces: path-style addressing, checksums only where required (aws-chunked bodies upset S3-compatible stores). */
@@ -273,9 +274,13 @@ export async function uploadObject(file: string, options: UploadOptions): Promis
         };
         const workers = await Promise.allSettled(Array.from({ length: Math.min(concurrency, todo.length) }, worker));
         const rejected = workers.find((w): w is PromiseRejectedResult => w.status === "rejected");
-        if (rejected) {
+        // Another process uploading the same content (the key is its hash) completed this very upload: the object is whole.
+        const completedElsewhere = async (err: unknown) => codeOf(err) === "NoSuchUpload" && (await existingSize(client, bucket, key)) === size;
+        if (rejected && (await completedElsewhere(rejected.reason))) {
+          report(size, true);
+        } else if (rejected) {
           const err = rejected.reason;
-          const code = (err as { Code?: string; name?: string }).Code ?? (err as { name?: string }).name ?? "";
+          const code = codeOf(err);
           if (FATAL.has(code) || err instanceof SpacesError) {
             // This upload cannot be finished by trying again: abort it so its parts do not linger (and cost money).
             await client.send(new s3.AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId })).catch(() => undefined);
@@ -289,10 +294,15 @@ export async function uploadObject(file: string, options: UploadOptions): Promis
             err,
             EXIT.unavailable,
           );
+        } else {
+          const parts = [...etags.entries()].sort((a, b) => a[0] - b[0]).map(([PartNumber, ETag]) => ({ PartNumber, ETag }));
+          await client
+            .send(new s3.CompleteMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId, MultipartUpload: { Parts: parts } }))
+            .catch(async (err: unknown) => {
+              if (!(await completedElsewhere(err))) throw err;
+            });
+          report(size, true);
         }
-        const parts = [...etags.entries()].sort((a, b) => a[0] - b[0]).map(([PartNumber, ETag]) => ({ PartNumber, ETag }));
-        await client.send(new s3.CompleteMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId, MultipartUpload: { Parts: parts } }));
-        report(size, true);
       }
     } finally {
       await handle.close();

@@ -52,6 +52,12 @@ export function progressTo(resource: string): (e: PublishEvent) => void {
       case "adopted":
         log(resource, `continuing with image ${e.image.id} from an earlier attempt`);
         break;
+      case "waiting":
+        log(resource, `waiting for another process on this machine publishing the same content (${e.lock})`);
+        break;
+      case "duplicate-removed":
+        log(resource, `image ${e.image.id} of the same content was created first elsewhere; deleted the duplicate ${e.duplicate}`);
+        break;
     }
   };
 }

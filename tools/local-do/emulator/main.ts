@@ -60,13 +60,7 @@ async function main(): Promise<void> {
     `# stop it with: kill ${process.pid}`,
     "",
   ].join("\n");
-  if (opts.pidFile) writeFileSync(opts.pidFile, `${process.pid}\n`);
-  if (opts.exportsFile) {
-    writeFileSync(`${opts.exportsFile}.tmp`, exports);
-    renameSync(`${opts.exportsFile}.tmp`, opts.exportsFile);
-  }
-  if (process.send) process.send({ exports });
-  else process.stdout.write(exports);
+  // Handlers go in before the exports announce the server: a signal sent on seeing them must find them.
   let stopping = false;
   const stop = async () => {
     if (stopping) return;
@@ -80,6 +74,13 @@ async function main(): Promise<void> {
   };
   process.on("SIGINT", stop);
   process.on("SIGTERM", stop);
+  if (opts.pidFile) writeFileSync(opts.pidFile, `${process.pid}\n`);
+  if (opts.exportsFile) {
+    writeFileSync(`${opts.exportsFile}.tmp`, exports);
+    renameSync(`${opts.exportsFile}.tmp`, opts.exportsFile);
+  }
+  if (process.send) process.send({ exports });
+  else process.stdout.write(exports);
 }
 
 main().catch((err) => {

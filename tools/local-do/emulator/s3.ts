@@ -4,8 +4,10 @@
 // AbortMultipartUpload); they are added here on s3rver's own store and run behind its own SigV4 authentication.
 // DigitalOcean Spaces implements all three natively.
 import { createHash } from "node:crypto";
-import { createReadStream } from "node:fs";
-import { mkdtemp, readdir, readFile, rm, stat } from "node:fs/promises";
+import { createReadStream, createWriteStream } from "node:fs";
+import { access, mkdtemp, readdir, readFile, rename, rm, stat } from "node:fs/promises";
+import type { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -60,6 +62,77 @@ interface KoaContext {
 interface S3Store {
   rootDirectory: string;
   getResourcePath(bucket: string, key: string | undefined, resource: string): string;
+  putContent(objectPath: string, content: Buffer | Readable): Promise<[number, string]>;
+  putObjectMultipart(bucket: string, uploadId: string, parts: unknown[]): Promise<unknown>;
+  putPart(bucket: string, uploadId: string, partNumber: number, content: unknown): Promise<unknown>;
+}
+
+/**
+ * Gives s3rver's store S3's semantics where concurrent clients meet: a PUT replaces an object atomically (written
+ * aside, then renamed, so a reader never sees half of it; s3rver wrote in place and answered before the write ended),
+ * and completing an upload that another client already completed or aborted is NoSuchUpload, one completion at a time.
+ */
+function atomicStore(store: S3Store): void {
+  let n = 0;
+  store.putContent = async (objectPath, content) => {
+    const aside = `${objectPath}.${process.pid}-${n++}.partial`;
+    const md5 = createHash("md5");
+    let size = 0;
+    const out = createWriteStream(aside);
+    try {
+      if (Buffer.isBuffer(content)) {
+        md5.update(content);
+        size = content.length;
+        await new Promise<void>((resolve, reject) => out.on("error", reject).end(content, resolve));
+      } else {
+        content.on("data", (chunk: Buffer) => {
+          md5.update(chunk);
+          size += chunk.length;
+        });
+        await pipeline(content, out);
+      }
+      await rename(aside, objectPath);
+    } catch (err) {
+      await rm(aside, { force: true });
+      throw err;
+    }
+    return [size, md5.digest("hex")];
+  };
+  const noSuchUpload = async (bucket: string, uploadId: string) => {
+    const dir = join(store.getResourcePath(bucket, undefined, "uploads"), uploadId);
+    if (
+      await access(dir).then(
+        () => false,
+        () => true,
+      )
+    )
+      throw new S3Error(
+        "NoSuchUpload",
+        "The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.",
+        { UploadId: uploadId },
+      );
+  };
+  const putPart = store.putPart.bind(store);
+  store.putPart = async (bucket, uploadId, partNumber, content) => {
+    await noSuchUpload(bucket, uploadId); // s3rver would recreate the folder of an upload already completed
+    return putPart(bucket, uploadId, partNumber, content);
+  };
+  const completeMultipart = store.putObjectMultipart.bind(store);
+  const completing = new Map<string, Promise<unknown>>();
+  store.putObjectMultipart = async (bucket, uploadId, parts) => {
+    const before = completing.get(uploadId);
+    const mine = (async () => {
+      await before?.catch(() => undefined);
+      await noSuchUpload(bucket, uploadId);
+      return completeMultipart(bucket, uploadId, parts);
+    })();
+    completing.set(uploadId, mine);
+    try {
+      return await mine;
+    } finally {
+      if (completing.get(uploadId) === mine) completing.delete(uploadId);
+    }
+  };
 }
 
 const md5File = (path: string) =>
@@ -163,6 +236,7 @@ export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Se
     silent: true,
     configureBuckets: (options.buckets ?? []).map((name) => ({ name, configs: [] })),
   });
+  atomicStore(server.store as S3Store);
   // Koa composes its middleware when it starts listening: the extension goes just before the router.
   const stack = server.middleware as unknown[];
   const faults: S3Faults = {};
