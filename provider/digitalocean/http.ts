@@ -134,11 +134,19 @@ export class HttpClient {
       const requestId = e.request_id ?? res.headers.get("x-request-id") ?? undefined;
       const retryable = res.status === 429 || (res.status >= 500 && !options.createsResource);
       if (retryable && attempt < this.policy.maxAttempts) {
-        const asked = res.status === 429 ? retryAfterMs(res.headers, this.clock.now()) : null;
+        // A 429 says when the rate window reopens (retry-after, else ratelimit-reset); a 503 may say retry-after. On
+        // any other status the ratelimit headers describe the hourly budget, not this failure, so they are not read.
+        const asked =
+          res.status === 429
+            ? retryAfterMs(res.headers, this.clock.now())
+            : res.status === 503 && res.headers.has("retry-after")
+              ? retryAfterMs(res.headers, this.clock.now())
+              : null;
         if (asked === null || asked <= this.policy.maxRetryAfterMs) {
           const wait = asked ?? backoffMs(this.policy, attempt);
+          const why = asked === null ? "" : res.status === 429 ? " (rate limited: waiting as DigitalOcean asks)" : " (waiting as DigitalOcean asks)";
           this.log(
-            `${method} ${shownPath}: ${res.status}${e.id ? ` ${e.id}` : ""}; retrying in ${wait} ms (attempt ${attempt + 1} of ${this.policy.maxAttempts})`,
+            `${method} ${shownPath}: ${res.status}${e.id ? ` ${e.id}` : ""}; retrying in ${wait} ms${why} (attempt ${attempt + 1} of ${this.policy.maxAttempts})`,
           );
           await this.clock.sleep(wait);
           continue;

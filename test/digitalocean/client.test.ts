@@ -199,6 +199,17 @@ describe("waits that the API asks for", () => {
     expect(clock.sleeps.length).toBe(1);
   });
 
+  test("a 503 with retry-after is waited out too, with a line saying so", async () => {
+    const clock = virtualClock();
+    Object.assign(emulator.faults, { burst503: 1, burst503RetryAfter: 20 });
+    const lines: string[] = [];
+    const c = new DigitalOceanClient({ endpoint: emulator.url, token: emulator.token, clock, log: (l) => lines.push(l) });
+    const start = clock.t;
+    expect((await c.images.list({ private: true }).next()).done).toBe(true);
+    expect(clock.t - start).toBeGreaterThanOrEqual(20_000);
+    expect(lines).toEqual([expect.stringMatching(/503 service_unavailable; retrying in 20000 ms \(waiting as DigitalOcean asks\)/)]);
+  });
+
   test("a token echoed back in an error body is redacted from the error, its JSON and the logs", async () => {
     emulator.faults.echoAuth = true;
     const secret = "dop_v1_" + "e".repeat(64);

@@ -27,6 +27,9 @@ export interface Faults {
   burst429?: number;
   /** What those 429s say: retry-after in seconds (default 1), or only ratelimit-reset this many seconds ahead. */
   burst429Wait?: { retryAfter: number } | { resetIn: number };
+  /** The next N requests get 503 service_unavailable with retry-after (seconds, default 1), as under maintenance. */
+  burst503?: number;
+  burst503RetryAfter?: number;
   /** Error bodies repeat the request's Authorization header, as a misbehaving proxy might; do-image must never pass it on. */
   echoAuth?: boolean;
   /** Seeds the fault dice, so a test sees the same faults on every run (default: Math.random). */
@@ -644,7 +647,9 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
         "ratelimit-remaining": String(Math.max(0, limits.perHour - sent.length)),
         "ratelimit-reset": String(wait && "resetIn" in wait ? Math.ceil(Date.now() / 1000) + wait.resetIn : reset),
         "x-request-id": requestId,
-        ...(status === 429 && !(wait && "resetIn" in wait) ? { "retry-after": String(wait && "retryAfter" in wait ? wait.retryAfter : 1) } : {}),
+        ...((status === 429 || status === 503) && !(wait && "resetIn" in wait)
+          ? { "retry-after": String(wait && "retryAfter" in wait ? wait.retryAfter : 1) }
+          : {}),
       });
       res.end(json === undefined ? undefined : JSON.stringify(json));
       if (options.onExchange) {
@@ -677,6 +682,10 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     if (faults.burst429 && faults.burst429 > 0) {
       faults.burst429--;
       return fail(429, "too_many_requests", "API Rate limit exceeded.", faults.burst429Wait);
+    }
+    if (faults.burst503 && faults.burst503 > 0) {
+      faults.burst503--;
+      return fail(503, "service_unavailable", "The service is temporarily unavailable.", { retryAfter: faults.burst503RetryAfter ?? 1 });
     }
     if (minute >= limits.perMinute || sent.length >= limits.perHour) return fail(429, "too_many_requests", "API Rate limit exceeded.");
     sent.push(t);
