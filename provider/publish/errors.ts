@@ -12,11 +12,12 @@ export class PublishError extends DoImageError {
     readonly imageId: number | undefined,
     readonly stage: PublishStage,
     cause?: unknown,
+    fix?: string,
   ) {
     const inner = cause instanceof DoImageError ? cause : undefined;
     super(message, {
       code: inner?.code ?? `${stage}-failed`,
-      fix: inner?.fix ?? "run the same command again; what already exists is found and reused",
+      fix: fix ?? inner?.fix ?? "run the same command again; what already exists is found and reused",
       exit: inner?.exitCode ?? EXIT.internal,
       cause,
     });

@@ -195,6 +195,37 @@ export async function deleteImage(
   return { image, objectDeleted };
 }
 
+/**
+ * The error for a create that failed after an upload, saying what became of the object: deleted when DigitalOcean
+ * refused the request (a 4xx: nothing was created), kept when the outcome is unknown or worth retrying (a network
+ * error, a 5xx), with how a re-run carries on from it.
+ */
+async function failedCreate(
+  err: unknown,
+  marker: string,
+  object: (PublishedObject & Pick<SpacesTarget, "endpoint" | "accessKeyId" | "secretAccessKey">) | undefined,
+  keepObject: boolean,
+): Promise<PublishError> {
+  const message = (err as Error).message;
+  const refused = err instanceof DigitalOceanError && err.status !== null && err.status >= 400 && err.status < 500 && err.status !== 429;
+  if (!object) return new PublishError(message, undefined, "import", err);
+  const where = `${object.bucket}/${object.key}`;
+  if (refused && !keepObject) {
+    const deleted = await deleteImageObject(object).then(
+      () => `the uploaded object ${where} was deleted`,
+      (e: unknown) => `the uploaded object ${where} is left behind (deleting it failed: ${(e as Error).message}); do-image gc or the Spaces console removes it`,
+    );
+    return new PublishError(`${message}; ${deleted}`, undefined, "import", err);
+  }
+  return new PublishError(
+    `${message}; the uploaded object ${where} was kept`,
+    undefined,
+    "import",
+    err,
+    `run the same command again: it reuses ${where} without uploading, and if DigitalOcean created the image before the failure it finds it by its tag ${marker} instead of importing twice`,
+  );
+}
+
 export async function publishImage(options: PublishOptions): Promise<PublishResult> {
   const { inputs, problems } = checkInputs(options);
   if (problems.length > 0) throw inputError(problems, options.fieldName);
@@ -249,14 +280,18 @@ export async function publishImage(options: PublishOptions): Promise<PublishResu
         adopted = true;
         emit({ type: "adopted", image });
       } else {
-        const created = await client.images.createCustom({
-          name: inputs.name,
-          url: url!,
-          region: importRegion,
-          distribution: inputs.distribution ?? "Unknown",
-          description: inputs.description,
-          tags: [...(inputs.tags ?? []), marker],
-        });
+        const created = await client.images
+          .createCustom({
+            name: inputs.name,
+            url: url!,
+            region: importRegion,
+            distribution: inputs.distribution ?? "Unknown",
+            description: inputs.description,
+            tags: [...(inputs.tags ?? []), marker],
+          })
+          .catch(async (err: unknown) => {
+            throw await failedCreate(err, marker, upload ? spacesSettings : undefined, spaces?.keepObject === true);
+          });
         image = await settle(client, marker, created, emit);
         adopted = image.id !== created.id;
       }

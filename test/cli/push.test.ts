@@ -172,3 +172,37 @@ test("Ctrl-C mid-push says how to resume; the same command then finds the image 
   expect(posts()).toBe(before + 1);
   await doImage("rm", again.stdout.split(/\s+/)[0]);
 });
+
+describe("a create that fails after the upload", () => {
+  const args = ["push", sample, "--region", "nyc3", "--skip", "boot-loader,kernel", "--json"];
+  afterEach(() => {
+    delete local.api.faults.refuse;
+    delete local.api.faults.errorRate;
+  });
+
+  test("refused by DigitalOcean (a 4xx): the uploaded object is deleted and the error says so", async () => {
+    local.api.faults.refuse = { "POST /v2/images": { status: 422, id: "unprocessable_entity", message: "custom images are limited to 10 per account" } };
+    const r = await doImage(...args);
+    expect(r.code).toBe(1);
+    expect(JSON.parse(r.stdout).error.message).toMatch(
+      /custom images are limited.*; the uploaded object images\/do-image\/[0-9a-f]{64}\/debian-12-sample\.qcow2 was deleted/,
+    );
+    expect(await local.s3.contents("images")).toEqual({ objects: [], uploads: [] });
+  });
+
+  test("with an unknown outcome (a 500: it may have taken effect): the object is kept, and the re-run reuses it and imports once", async () => {
+    local.api.faults.errorRate = { "POST /v2/images": 1 };
+    const r = await doImage(...args);
+    expect(r.code).toBe(69);
+    const error = JSON.parse(r.stdout).error;
+    expect(error.message).toMatch(/; the uploaded object images\/do-image\/[0-9a-f]{64}\/debian-12-sample\.qcow2 was kept$/);
+    expect(error.fix).toMatch(/run the same command again: it reuses .* without uploading, and .* finds it by its tag do-image-c[0-9a-f]+/);
+    expect((await local.s3.contents("images")).objects).toHaveLength(1);
+    delete local.api.faults.errorRate;
+    const again = await doImage(...args);
+    expect(again.code).toBe(0);
+    expect(JSON.parse(again.stdout)).toMatchObject({ upload: { reused: true }, objectDeleted: true });
+    expect(await local.s3.contents("images")).toEqual({ objects: [], uploads: [] });
+    await doImage("rm", String(JSON.parse(again.stdout).image.id));
+  });
+});

@@ -27,6 +27,8 @@ export interface Faults {
   burst429?: number;
   /** What those 429s say: retry-after in seconds (default 1), or only ratelimit-reset this many seconds ahead. */
   burst429Wait?: { retryAfter: number } | { resetIn: number };
+  /** Requests to an endpoint ("POST /v2/images") answered with this error instead, as DigitalOcean refusing them. */
+  refuse?: Record<string, { status: number; id: string; message: string }>;
   /** The next N requests get 503 service_unavailable with retry-after (seconds, default 1), as under maintenance. */
   burst503?: number;
   burst503RetryAfter?: number;
@@ -693,6 +695,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       req.socket.destroy();
       return;
     }
+    const refusal = faults.refuse?.[key];
+    if (refusal) return fail(refusal.status, refusal.id, refusal.message);
     if (chance(faults.errorRate, key, random)) return fail(500, "server_error", "Server was unable to give you a response.");
     try {
       const r = await route(req, base);
