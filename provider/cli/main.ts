@@ -50,6 +50,12 @@ function imageId(v: string): number {
   return Number(v);
 }
 
+function nonNegative(v: string): number {
+  const n = Number(v);
+  if (!(n >= 0) || !Number.isFinite(n)) throw new InvalidArgumentError(`"${v}" is not a number of hours (0 or more)`);
+  return n;
+}
+
 function positive(v: string): number {
   const n = Number(v);
   if (!(n > 0) || !Number.isFinite(n)) throw new InvalidArgumentError(`"${v}" is not a positive number`);
@@ -306,6 +312,39 @@ function buildProgram(): Command {
         const r = await deleteImage(await client(cmd.optsWithGlobals()), id);
         if (!o.json) process.stdout.write(r.image === "deleted" ? `deleted image ${id}\n` : `image ${id} was already gone\n`);
         return { id, result: r.image };
+      });
+    });
+
+  program
+    .command("gc")
+    .description("abort unfinished multipart uploads an interrupted push left in the bucket (their parts are billed until then)")
+    .option("--bucket <name>", "Spaces bucket (default: $SPACES_BUCKET)")
+    .option("--spaces-region <slug>", "region of that bucket (default: $SPACES_REGION)")
+    .option("--key-prefix <prefix>", "only uploads under this prefix", "do-image")
+    .option("--older-than <hours>", "keep uploads started more recently than this, which a push may still resume (0: abort all)", nonNegative, 24)
+    .option("--dry-run", "list what would be aborted, abort nothing")
+    .option("--json", "print JSON")
+    .action(async (o: { bucket?: string; spacesRegion?: string; keyPrefix: string; olderThan: number; dryRun?: boolean; json?: boolean }) => {
+      const { collectUnfinishedUploads } = await import("../spaces");
+      await run(o.json, async () => {
+        const bucket = o.bucket ?? process.env.SPACES_BUCKET;
+        if (!bucket) throw new UsageError("no bucket named", "pass --bucket NAME or set SPACES_BUCKET", "--bucket");
+        const r = await collectUnfinishedUploads({
+          bucket,
+          region: o.spacesRegion ?? process.env.SPACES_REGION,
+          prefix: o.keyPrefix ? `${o.keyPrefix.replace(/\/+$/, "")}/` : "",
+          olderThanMs: o.olderThan * 3_600_000,
+          dryRun: o.dryRun,
+        });
+        const row = (u: { key: string; uploadId: string; initiated?: Date }) =>
+          `${u.key} (upload ${u.uploadId}${u.initiated ? `, started ${u.initiated.toISOString()}` : ""})`;
+        if (!o.json) {
+          for (const u of r.aborted) process.stdout.write(`${o.dryRun ? "would abort" : "aborted"} ${row(u)}\n`);
+          for (const u of r.kept) process.stdout.write(`kept ${row(u)}: newer than ${o.olderThan} h, a push may resume it\n`);
+          if (r.aborted.length + r.kept.length === 0) process.stdout.write(`no unfinished uploads under ${bucket}/${o.keyPrefix}\n`);
+        }
+        const json = (u: { key: string; uploadId: string; initiated?: Date }) => ({ ...u, initiated: u.initiated?.toISOString() ?? null });
+        return { bucket, dryRun: Boolean(o.dryRun), aborted: r.aborted.map(json), kept: r.kept.map(json) };
       });
     });
 

@@ -10,5 +10,6 @@ export {
   type UploadResult,
   type Access,
 } from "./upload";
+export { collectUnfinishedUploads, type CollectOptions, type CollectResult, type UnfinishedUpload } from "./gc";
 export { sha256File, sha256FileSync, hashCacheFile, type Progress } from "./hash";
 export { resolveSpacesSettings, spacesLocation, MissingSpacesKeysError, type SpacesSettings, type ResolvedSpacesSettings } from "./config";

@@ -1,5 +1,6 @@
 // `do-image push`, `ls`, `regions add` and `rm` as a user runs them, against the local DigitalOcean.
 import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -205,4 +206,28 @@ describe("a create that fails after the upload", () => {
     expect(await local.s3.contents("images")).toEqual({ objects: [], uploads: [] });
     await doImage("rm", String(JSON.parse(again.stdout).image.id));
   });
+});
+
+test("an interrupted multipart upload is listed and aborted by gc; a recent one is kept unless --older-than 0", async () => {
+  // 40 MiB of random bytes (three 16 MiB parts), published with --force; the store fails every PUT after the first.
+  const file = join(mkdtempSync(join(tmpdir(), "gc-")), "data.img");
+  writeFileSync(file, randomBytes(40 << 20));
+  local.s3.faults.failPutsAfter = { puts: 1, code: "InternalError" };
+  const push = await doImage("push", file, "--region", "nyc3", "--force");
+  delete local.s3.faults.failPutsAfter;
+  expect(push.code).toBe(69);
+  expect(push.stderr).toMatch(/stopped by InternalError after \d of 3 parts/);
+  const [left] = (await local.s3.contents("images")).uploads;
+  expect(left).toMatch(/^do-image\/[0-9a-f]{64}\/data\.img \(/);
+
+  const recent = await doImage("gc", "--json");
+  expect(recent.code).toBe(0);
+  expect(JSON.parse(recent.stdout)).toMatchObject({ aborted: [], kept: [{ key: expect.stringMatching(/data\.img$/) }] });
+  const dry = await doImage("gc", "--older-than", "0", "--dry-run");
+  expect(dry.stdout).toMatch(/^would abort do-image\/[0-9a-f]{64}\/data\.img \(upload \S+, started \d{4}-\d\d-\d\dT/);
+  expect((await local.s3.contents("images")).uploads).toEqual([left]);
+  const gc = await doImage("gc", "--older-than", "0");
+  expect(gc).toMatchObject({ code: 0, stdout: expect.stringMatching(/^aborted do-image\/[0-9a-f]{64}\/data\.img/) });
+  expect(await local.s3.contents("images")).toEqual({ objects: [], uploads: [] });
+  expect((await doImage("gc")).stdout).toBe("no unfinished uploads under images/do-image\n");
 });

@@ -144,10 +144,12 @@ const md5File = (path: string) =>
       .on("error", reject);
   });
 
-async function uploadsOf(store: S3Store, bucket: string): Promise<{ id: string; key: string }[]> {
+async function uploadsOf(store: S3Store, bucket: string): Promise<{ id: string; key: string; initiated: Date }[]> {
   const dir = store.getResourcePath(bucket, undefined, "uploads");
   const ids = await readdir(dir).catch(() => [] as string[]);
-  return Promise.all(ids.map(async (id) => ({ id, key: (await readFile(join(dir, id, "key"))).toString() })));
+  return Promise.all(
+    ids.map(async (id) => ({ id, key: (await readFile(join(dir, id, "key"))).toString(), initiated: (await stat(join(dir, id, "key"))).mtime })),
+  );
 }
 
 /** The multipart calls s3rver does not implement, answered from its filesystem store. */
@@ -171,7 +173,9 @@ function multipartExtensions() {
             "@": { xmlns: "http://s3.amazonaws.com/doc/2006-03-01/" },
             Bucket: bucket,
             IsTruncated: false,
-            Upload: uploads.filter((u) => !ctx.query.prefix || u.key.startsWith(ctx.query.prefix)).map((u) => ({ Key: u.key, UploadId: u.id })),
+            Upload: uploads
+              .filter((u) => !ctx.query.prefix || u.key.startsWith(ctx.query.prefix))
+              .map((u) => ({ Key: u.key, UploadId: u.id, Initiated: u.initiated.toISOString() })),
           },
         };
         return;
