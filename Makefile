@@ -4,7 +4,7 @@ NODE_MODULES := node_modules/.package-lock.json
 TSC := node_modules/.bin/tsc
 JEST := node_modules/.bin/jest
 
-.PHONY: help install build lint format test test-boot test-unit demo emulator bench fixtures boot-corpus boot-matrix sample clean
+.PHONY: help install build lint format test test-boot test-unit demo emulator bench fuzz fixtures boot-corpus boot-matrix sample clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -37,6 +37,9 @@ test-boot: build ## only the real boots (QEMU under TCG, about 10 minutes on 2 c
 
 test-unit: build ## every suite but the real boots
 	$(JEST) --testPathIgnorePatterns /test/boot/
+
+fuzz: build ## fuzz validate and inspect longer than CI does: make fuzz N=20000 SEED=7 (failing cases land in test/fuzz/regressions)
+	node dist/test/fuzz/fuzz.js --count=$(or $(N),5000) --seed=$(or $(SEED),$$RANDOM)
 
 fixtures: ## build the tool-made test images (cached outside the repo)
 	bash test/fixtures/build.sh

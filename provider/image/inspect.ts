@@ -1,5 +1,6 @@
 // `inspect`: the facts about an image (format, sizes, partitions) from its metadata alone, plus the size finding.
 import type { Compression, ContainerFormat } from "./disk";
+import { ImageError } from "./errors";
 import { judgeVirtualSize, type Finding } from "./limits";
 import { openImage, type OpenOptions } from "./open";
 import { readPartitionTable, type PartitionTable } from "./partitions";
@@ -45,9 +46,22 @@ export async function inspectImage(path: string, options: OpenOptions = {}): Pro
   const image = await openImage(path, options);
   try {
     const { disk } = image;
-    const partitionTable = await readPartitionTable(disk, disk.name);
+    // The container's block map first: damage to the container makes the file unreadable (exit 2), as in validate.
     const allocatedBytes = await disk.allocatedBytes();
-    const findings = [judgeVirtualSize(disk.size), ...partitionFindings(partitionTable)].filter((f): f is Finding => f !== null);
+    // A partition table that cannot be read is a finding about the guest disk, as validate's partition-table check
+    // fails on it (exit 1); one that runs past the end of the disk says the file was cut short (exit 2 in both).
+    let partitionTable: PartitionTable;
+    const damaged: Finding[] = [];
+    try {
+      partitionTable = await readPartitionTable(disk, disk.name);
+    } catch (err) {
+      if (!(err instanceof ImageError) || err.code === "truncated") throw err;
+      partitionTable = { scheme: "none", sectorSize: 512, partitions: [], notes: [] };
+      damaged.push({ severity: "error", code: err.code, message: err.message, fix: err.fix });
+    }
+    const findings = [judgeVirtualSize(disk.size), ...(damaged.length > 0 ? damaged : partitionFindings(partitionTable))].filter(
+      (f): f is Finding => f !== null,
+    );
     return {
       file: path,
       format: disk.format,

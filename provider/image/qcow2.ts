@@ -62,6 +62,14 @@ export const Qcow2Header = {
       });
     }
     const v3 = version === 3;
+    if (v3 && buf.length < V3_MIN_HEADER_SIZE) {
+      throw new ImageError(`${file}: qcow2 version 3 header needs ${V3_MIN_HEADER_SIZE} bytes, but the file has ${buf.length}; the file is truncated`, {
+        file,
+        offset: 0,
+        fix: "the upload or copy was cut short: copy the image again",
+        code: "truncated",
+      });
+    }
     const headerLength = v3 ? buf.readUInt32BE(100) : V2_HEADER_SIZE;
     const incompatibleFeatures = v3 ? buf.readBigUInt64BE(72) : 0n;
     const compressionType = v3 && headerLength > V3_MIN_HEADER_SIZE && incompatibleFeatures & INCOMPAT_COMPRESSION ? buf.readUInt8(104) : 0;
@@ -363,6 +371,10 @@ export class Qcow2Disk implements VirtualDisk {
         const hi = table[i * stride];
         const lo = table[i * stride + 1];
         if (hi & HI_COMPRESSED) {
+          // Where a compressed cluster starts must be inside the file (its stored length is only an upper bound).
+          const x = 62 - (this.header.clusterBits - 8);
+          const start = Number(((BigInt(hi) << 32n) | BigInt(lo)) & ((1n << BigInt(x)) - 1n));
+          checkWithinFile(this.host, `qcow2 compressed cluster ${l1Index * this.l2Entries + i}`, start, 1);
           total += this.clusterSize;
           continue;
         }

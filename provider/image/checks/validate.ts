@@ -118,7 +118,8 @@ export async function validateImage(path: string, options: ValidateOptions = {})
       table = await readPartitionTable(disk, disk.name);
     } catch (err) {
       if (!(err instanceof ImageError)) throw err;
-      set(errorCheck("partition-table", err));
+      // A partition table running past the end of the disk: the file was cut short, so it is the file that is damaged.
+      set(errorCheck(err.code === "truncated" ? "format" : "partition-table", err));
       return finish(path, checks, skip);
     }
     const findings = partitionFindings(table);
