@@ -3,6 +3,7 @@ import { benchImage } from "./image";
 import { have, report, type Result } from "./support";
 import { benchPulumi } from "./pulumi";
 import { benchUpload } from "./upload";
+import { benchStartup } from "./startup";
 import { benchValidate } from "./validate";
 
 async function main(): Promise<void> {
@@ -13,6 +14,7 @@ async function main(): Promise<void> {
   }
   const results: Result[] = [];
   const only = process.argv[2];
+  if (!only || only === "startup") results.push(...benchStartup());
   if (!only || only === "image") results.push(...(await benchImage()));
   if (!only || only === "validate") results.push(...benchValidate());
   if (!only || only === "upload") results.push(...(await benchUpload()));

@@ -1,6 +1,6 @@
 // The package users install: `npm pack`, installed into a fresh Pulumi TypeScript project that compiles against it.
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdtempSync, readdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -59,5 +59,14 @@ test("a fresh Pulumi project installs the packed package and compiles a program 
   expect(execFileSync("node", ["-e", 'console.log(typeof require("do-image/pulumi-engine").create)'], { cwd: project, encoding: "utf8" }).trim()).toBe(
     "function",
   );
-  expect(execFileSync(join(project, "node_modules", ".bin", "do-image"), ["--help"], { cwd: project, encoding: "utf8" })).toMatch(/validate/);
+  const bin = join(project, "node_modules", ".bin", "do-image");
+  expect(execFileSync(bin, ["--help"], { cwd: project, encoding: "utf8" })).toMatch(/validate/);
+  // The installed executable runs the bundle (dist/cli), bzip2 workers included, and says what the modules say.
+  expect(existsSync(join(project, "node_modules", "do-image", "dist", "cli", "main.js"))).toBe(true);
+  expect(execFileSync(bin, ["--version"], { encoding: "utf8" }).trim()).toBe(version(ROOT));
+  const sample = join(ROOT, "examples", "images", "debian-12-sample.raw.bz2");
+  const bundled = spawnSync(bin, ["validate", "--json", sample], { encoding: "utf8" });
+  const modules = spawnSync(process.execPath, [join(ROOT, "dist", "provider", "cli", "main.js"), "validate", "--json", sample], { encoding: "utf8" });
+  expect(bundled.status).toBe(modules.status);
+  expect(JSON.parse(bundled.stdout)).toEqual(JSON.parse(modules.stdout));
 }, 300_000);
