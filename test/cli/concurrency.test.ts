@@ -1,14 +1,14 @@
 // Concurrent pushes of the same bytes converge on one image: on one machine (one cache folder, a file lock) and on
 // many (a cache folder each: adopt-after-create by marker tag, and multipart uploads of one key coordinated).
-import { execFileSync, spawn } from "node:child_process";
-import { existsSync, mkdtempSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { spawnCli } from "../support/cli";
 import { startLocalDigitalOcean, type LocalDigitalOcean } from "../../tools/local-do/emulator";
 import { requireTools } from "../support/require";
 
 const root = join(__dirname, "..", "..");
-const cli = join(root, "dist", "provider", "cli", "main.js");
 const sample = join(root, "examples", "images", "debian-12-sample.qcow2");
 const noQemu = requireTools(["qemu-img"]);
 if (noQemu) console.warn(`concurrent multipart pushes: ${noQemu}`);
@@ -16,17 +16,7 @@ if (noQemu) console.warn(`concurrent multipart pushes: ${noQemu}`);
 let local: LocalDigitalOcean;
 let raw: string;
 
-function doImage(env: NodeJS.ProcessEnv, ...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  if (!existsSync(cli)) throw new Error(`${cli} is missing: run 'make build' (make test does it first)`);
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [cli, ...args], { env });
-    let stdout = "";
-    let stderr = "";
-    p.stdout.on("data", (d) => (stdout += d));
-    p.stderr.on("data", (d) => (stderr += d));
-    p.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const doImage = (env: NodeJS.ProcessEnv, ...args: string[]) => spawnCli(env, args);
 
 beforeAll(async () => {
   // Uploads are slowed a little so that the four really overlap: each part takes a while to store.

@@ -1,9 +1,10 @@
 // `do-image push`, `ls`, `regions add` and `rm` as a user runs them, against the local DigitalOcean.
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { spawnCli } from "../support/cli";
 import { startLocalDigitalOcean, type LocalDigitalOcean } from "../../tools/local-do/emulator";
 
 const root = join(__dirname, "..", "..");
@@ -13,17 +14,7 @@ let local: LocalDigitalOcean;
 let env: NodeJS.ProcessEnv;
 
 // The emulator runs in this process, so the CLI must run without blocking it (spawn, not spawnSync).
-function doImage(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  if (!existsSync(cli)) throw new Error(`${cli} is missing: run 'make build' (make test does it first)`);
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [cli, ...args], { env });
-    let stdout = "";
-    let stderr = "";
-    p.stdout.on("data", (d) => (stdout += d));
-    p.stderr.on("data", (d) => (stderr += d));
-    p.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const doImage = (...args: string[]) => spawnCli(env, args);
 
 beforeAll(async () => {
   local = await startLocalDigitalOcean({ api: { timings: { importMs: 20, transferMs: 50, bootMs: 20 } }, s3: { buckets: ["images"] } });

@@ -1,19 +1,11 @@
 // The fuzzer's mutator, written here: a seeded PRNG and mutations aimed at the structures each seed image holds
 // (container headers and tables, MBR/GPT, ext2/3/4 superblock, group descriptors, inodes, extent trees, directories,
 // the gzip/bzip2 stream headers), with some anywhere in the file and some truncations.
+import { mulberry32 } from "../../tools/local-do/random";
 import { closeSync, copyFileSync, fstatSync, ftruncateSync, openSync, readSync, writeSync } from "node:fs";
 
-/** mulberry32: small, fast, and the same sequence for the same seed on every machine. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The seeded PRNG the emulator's fault dice use too. */
+export const prng = mulberry32;
 
 export interface Region {
   what: string;

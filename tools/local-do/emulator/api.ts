@@ -1,4 +1,5 @@
 // A local DigitalOcean API for the endpoints this project calls, behaving as the real service does (202/201/204/404/422/429).
+import { mulberry32 } from "../random";
 import { createHash } from "node:crypto";
 import { createWriteStream } from "node:fs";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
@@ -36,18 +37,6 @@ export interface Faults {
   echoAuth?: boolean;
   /** Seeds the fault dice, so a test sees the same faults on every run (default: Math.random). */
   seed?: number;
-}
-
-/** mulberry32: a small seeded PRNG, enough to make fault injection repeatable. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 export interface EmulatorOptions {
@@ -192,7 +181,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const faults: Faults = { ...options.faults };
   let dice: { seed: number | undefined; next: () => number } = { seed: undefined, next: Math.random };
   const random = () => {
-    if (faults.seed !== dice.seed) dice = { seed: faults.seed, next: faults.seed === undefined ? Math.random : seeded(faults.seed) };
+    if (faults.seed !== dice.seed) dice = { seed: faults.seed, next: faults.seed === undefined ? Math.random : mulberry32(faults.seed) };
     return dice.next();
   };
   let state: EmulatorState = { nextId: 100000001, images: [], actions: [], droplets: [], tags: [], log: [] };
