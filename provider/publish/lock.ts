@@ -18,7 +18,12 @@ export interface ContentLock {
 export async function lockContent(name: string, onWait: (path: string) => void): Promise<ContentLock> {
   const lockfile = await import("proper-lockfile");
   const dir = join(dirname(hashCacheFile()), "locks");
-  await mkdir(dir, { recursive: true });
+  // No cache folder to lock in (a read-only home, say): go on without; adopt-after-create still converges.
+  const usable = await mkdir(dir, { recursive: true }).then(
+    () => true,
+    () => false,
+  );
+  if (!usable) return { release: async () => undefined };
   const path = join(dir, name);
   // A lock lost while held (the process stalled past STALE_MS) is not fatal: adopt-after-create still converges.
   const options = { realpath: false, stale: STALE_MS, lockfilePath: `${path}.lock`, onCompromised: () => undefined };
