@@ -44,19 +44,41 @@ const PROBE_EXIT = 67;
 /** No default devices, no user config files, no window: every device a guest has is named on the command line. */
 const HEADLESS = ["-nodefaults", "-no-user-config", "-display", "none"];
 
-/** Runs the probe guest under `accel`; true only when the guest really ran (QEMU exited with the probe's code). */
+/** The CPU model a guest gets: the host's own under KVM, QEMU's fullest emulated one under TCG. */
+const cpuModel = (accel: Accelerator) => (accel === "kvm" ? "host" : "max");
+
+/**
+ * Runs the probe guest under `accel`, with the CPU model the real guest gets (a host whose KVM runs QEMU's default
+ * model but refuses `-cpu host` aborts QEMU only then); true only when the guest really ran (the probe's exit code).
+ */
 async function probe(qemu: string, accel: Accelerator, dir: string, timeoutMs: number): Promise<{ ok: boolean; why: string }> {
   const img = join(dir, "accel-probe.img");
   await writeFile(img, probeSector());
   return new Promise((resolve) => {
     const child = spawn(
       qemu,
-      ["-accel", accel, ...HEADLESS, "-m", "16", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04", "-drive", `file=${img},format=raw,if=ide`],
+      [
+        "-accel",
+        accel,
+        "-cpu",
+        cpuModel(accel),
+        ...HEADLESS,
+        "-m",
+        "16",
+        "-device",
+        "isa-debug-exit,iobase=0xf4,iosize=0x04",
+        "-drive",
+        `file=${img},format=raw,if=ide`,
+      ],
       { stdio: ["ignore", "ignore", "pipe"] },
     );
     let stderr = "";
     child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill("SIGKILL");
+    }, timeoutMs);
     child.on("error", (e) => {
       clearTimeout(timer);
       resolve({ ok: false, why: e.message });
@@ -67,7 +89,9 @@ async function probe(qemu: string, accel: Accelerator, dir: string, timeoutMs: n
       else
         resolve({
           ok: false,
-          why: signal ? `the probe guest did not run within ${timeoutMs / 1000} s` : stderr.trim().split("\n").pop() || `QEMU exited with ${code}`,
+          why: timedOut
+            ? `the probe guest did not run within ${timeoutMs / 1000} s`
+            : stderr.trim().split("\n").pop() || `QEMU ${signal ? `was stopped by ${signal}` : `exited with ${code}`}`,
         });
     });
   });
@@ -137,7 +161,7 @@ export function qemuArgs(p: QemuPlan): string[] {
     "-machine",
     "pc",
     "-cpu",
-    p.accel === "kvm" ? "host" : "max",
+    cpuModel(p.accel),
     "-smp",
     String(p.cpus),
     "-m",
