@@ -268,14 +268,14 @@ export async function* bunzip2(input: AsyncIterable<Buffer>, where: string, opti
       }
       const job = inFlight.shift()!;
       let reply = await job.reply;
+      if (job.magicBit < expected) continue; // a magic-like pattern inside the previous block's data
+      if (job.magicBit > expected) throw corrupt("expected a bzip2 block or end-of-stream marker", expected);
       let data: Uint8Array | undefined;
       if (reply.ok && reply.data === null) {
         data = recent.get(keyOf(reply.fingerprint!, reply.storedCrc));
         // The worker's memo held a block this thread no longer has: decode it in full.
         if (!data) reply = await exec.run({ ...job.job, id: jobId++, mayRepeat: false });
       }
-      if (job.magicBit < expected) continue; // a magic-like pattern inside the previous block's data
-      if (job.magicBit > expected) throw corrupt("expected a bzip2 block or end-of-stream marker", expected);
       if (!reply.ok) {
         if (reply.outOfInput) throw truncated();
         throw new ImageError(reply.message, { file: where, fix: reply.fix || "the file is damaged; check it with bzip2 -t", code: reply.code });
@@ -286,7 +286,10 @@ export async function* bunzip2(input: AsyncIterable<Buffer>, where: string, opti
       release(Math.min(expected, scanFrom));
       data ??= reply.data!;
       if (reply.fingerprint !== undefined) {
-        recent.set(keyOf(reply.fingerprint, reply.storedCrc), data);
+        // Least recently used first: a block used again moves to the end.
+        const key = keyOf(reply.fingerprint, reply.storedCrc);
+        recent.delete(key);
+        recent.set(key, data);
         if (recent.size > 2) recent.delete(recent.keys().next().value!);
       }
       yield data;
