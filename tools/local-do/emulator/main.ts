@@ -1,5 +1,6 @@
 // `make emulator` / `npm run emulator -- [--port N] [--s3-port N] [--state FILE] [--background] [--exports-file F] [--pid-file F]`:
 // a local DigitalOcean for demos and manual testing. With --background it returns once serving, printing the exports.
+import { parseRate } from "./throttle";
 import { fork } from "node:child_process";
 import { renameSync, rmSync, writeFileSync } from "node:fs";
 import { Command } from "commander";
@@ -30,6 +31,7 @@ async function main(): Promise<void> {
     .option("--s3-port <n>", "S3 port (default: any free port)", (v) => Number(v))
     .option("--state <file>", "persist the emulator's state to this JSON file")
     .option("--s3-dir <dir>", "keep S3 objects in this directory")
+    .option("--s3-bandwidth <rate>", "upload speed of the S3 server's link, e.g. 50MiB/s (default: loopback speed)", parseRate)
     .option("--bucket <name>", "create this bucket at start", "do-image-local")
     .option("--import-ms <n>", "how long an import takes after download", (v) => Number(v), 1500)
     .option("--transfer-ms <n>", "how long a region transfer takes", (v) => Number(v), 1500)
@@ -52,7 +54,7 @@ async function main(): Promise<void> {
       boot: opts.boot === "qemu" ? "qemu" : undefined,
       timings: { importMs: opts.importMs, transferMs: opts.transferMs, bootMs: opts.bootMs },
     },
-    s3: { port: opts.s3Port, directory: opts.s3Dir, buckets: [opts.bucket] },
+    s3: { port: opts.s3Port, directory: opts.s3Dir, buckets: [opts.bucket], bandwidth: opts.s3Bandwidth },
   });
   const exports = [
     "# local DigitalOcean emulator (test harness) — eval these lines to point do-image at it",

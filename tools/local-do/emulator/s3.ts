@@ -3,6 +3,7 @@
 // s3rver lacks three calls the uploader relies on for resuming and cleaning up (ListParts, ListMultipartUploads,
 // AbortMultipartUpload); they are added here on s3rver's own store and run behind its own SigV4 authentication.
 // DigitalOcean Spaces implements all three natively.
+import { throttledLink } from "./throttle";
 import { createHash } from "node:crypto";
 import { createReadStream, createWriteStream } from "node:fs";
 import { access, mkdtemp, readdir, readFile, rename, rm, stat } from "node:fs/promises";
@@ -27,6 +28,8 @@ export interface S3ServerOptions {
   secretAccessKey?: string;
   /** Buckets created at start. */
   buckets?: string[];
+  /** Upload speed of the link in front of the server, in bytes per second (a token bucket shared by all clients). */
+  bandwidth?: number;
 }
 
 /** Faults a test switches on, live: failing uploads (a key revoked mid-upload), secrets echoed in errors. */
@@ -246,7 +249,8 @@ export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Se
   const faults: S3Faults = {};
   stack.splice(stack.length - 1, 0, faultInjection(faults, secretAccessKey), multipartExtensions());
   const { port } = (await server.run()) as AddressInfo;
-  const url = `http://127.0.0.1:${port}`;
+  const link = options.bandwidth ? await throttledLink(port, options.bandwidth) : undefined;
+  const url = `http://127.0.0.1:${link?.port ?? port}`;
   return {
     url,
     accessKeyId,
@@ -266,6 +270,7 @@ export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Se
       return { objects: objects.sort(), uploads: (await uploadsOf(store, bucket)).map((u) => `${u.key} (${u.id})`) };
     },
     async close() {
+      await link?.close();
       await server.close();
       if (!options.directory) await rm(directory, { recursive: true, force: true });
     },
