@@ -15,6 +15,8 @@ export interface ApiErrorDetails {
   /** The API host the call went to. */
   host?: string;
   attempts: number;
+  /** For a 429: how long DigitalOcean said to wait (retry-after or ratelimit-reset), when it said. */
+  retryAfterMs?: number;
   cause?: unknown;
 }
 
@@ -25,6 +27,8 @@ function fixFor(d: ApiErrorDetails): string {
   if (d.status === 401) return "the token is wrong or revoked: create a new one under API → Tokens in the control panel";
   if (d.status === 403) return "the token lacks a scope this needs: give it read and write access to images (and droplets, tags, regions)";
   if (d.status === 404) return "check the id: the resource does not exist, or belongs to another team";
+  if (d.status === 429 && d.retryAfterMs !== undefined && d.retryAfterMs > 0)
+    return `DigitalOcean's rate limit (5,000 requests an hour, 250 a minute, shared by every client of the token) reopens in ${Math.ceil(d.retryAfterMs / 60_000)} min, longer than do-image waits: run again after that, or use a token other tools are not spending`;
   if (d.status === 429) return "DigitalOcean's rate limit held after every retry: wait a few minutes and run again";
   if (d.status >= 500) return "DigitalOcean had a server error on every attempt: run again later, or check status.digitalocean.com";
   return "correct what DigitalOcean's message names, then run again";

@@ -160,6 +160,7 @@ export class HttpClient {
         method,
         path: shownPath,
         attempts: attempt,
+        retryAfterMs: res.status === 429 ? (retryAfterMs(res.headers, this.clock.now()) ?? undefined) : undefined,
       });
     }
   }

@@ -199,6 +199,20 @@ describe("waits that the API asks for", () => {
     expect(clock.sleeps.length).toBe(1);
   });
 
+  test("a 429 asking for longer than do-image waits (the hourly budget) fails at once, saying when to run again", async () => {
+    const clock = virtualClock();
+    Object.assign(emulator.faults, { burst429: 1, burst429Wait: { resetIn: 1800 } });
+    const c = new DigitalOceanClient({ endpoint: emulator.url, token: emulator.token, clock });
+    const err = await c.images
+      .list({ private: true })
+      .next()
+      .catch((e: unknown) => e);
+    Object.assign(emulator.faults, { burst429: 0 });
+    expect(err).toBeInstanceOf(DigitalOceanError);
+    expect(err).toMatchObject({ status: 429, exitCode: 69, fix: expect.stringMatching(/reopens in 3[01] min, longer than do-image waits: run again after that/) });
+    expect(clock.sleeps.length).toBe(0);
+  });
+
   test("a 503 with retry-after is waited out too, with a line saying so", async () => {
     const clock = virtualClock();
     Object.assign(emulator.faults, { burst503: 1, burst503RetryAfter: 20 });
