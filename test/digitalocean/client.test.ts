@@ -209,7 +209,11 @@ describe("waits that the API asks for", () => {
       .catch((e: unknown) => e);
     Object.assign(emulator.faults, { burst429: 0 });
     expect(err).toBeInstanceOf(DigitalOceanError);
-    expect(err).toMatchObject({ status: 429, exitCode: 69, fix: expect.stringMatching(/reopens in 3[01] min, longer than do-image waits: run again after that/) });
+    expect(err).toMatchObject({
+      status: 429,
+      exitCode: 69,
+      fix: expect.stringMatching(/reopens in 3[01] min, longer than do-image waits: run again after that/),
+    });
     expect(clock.sleeps.length).toBe(0);
   });
 
