@@ -72,6 +72,7 @@ const PUSH_FLAGS: Record<string, string> = {
   tags: "--tag",
   "spaces.bucket": "--bucket (or $SPACES_BUCKET)",
   "spaces.region": "--spaces-region",
+  "spaces.uploadAs": "--upload-as",
   "timeouts.import": "--import-timeout",
   "timeouts.transfer": "--import-timeout",
   "validation.skip": "--skip",
@@ -185,6 +186,11 @@ function buildProgram(): Command {
     .option("--key-prefix <prefix>", "object key prefix", "do-image")
     .option("--public", "upload the object public-read instead of private with a presigned URL")
     .option("--keep-object", "keep the uploaded object after the import")
+    .addOption(
+      new Option("--upload-as <format>", "send the file as it is, or as a qcow2 of only its non-zero clusters, produced while it uploads")
+        .choices(["original", "qcow2"])
+        .default("original"),
+    )
     .option("--distribution <name>", "distribution shown in the control panel", "Unknown")
     .option("--description <text>", "image description")
     .option("--tag <tag>", "tag the image (repeatable, or comma-separated)", list, [])
@@ -218,6 +224,7 @@ function buildProgram(): Command {
               keyPrefix: o.keyPrefix as string,
               access: o.public ? ("public-read" as const) : ("presigned" as const),
               keepObject: Boolean(o.keepObject),
+              uploadAs: o.uploadAs as "original" | "qcow2",
             },
             validation: { skip: o.force ? [...CHECK_IDS] : (o.skip as string[]) },
             timeouts: { import: o.importTimeout as number, transfer: o.importTimeout as number },
@@ -240,7 +247,15 @@ function buildProgram(): Command {
             image: imageJson(r.image),
             adopted: r.adopted,
             upload: r.upload
-              ? { bucket: r.upload.bucket, key: r.upload.key, sha256: r.upload.sha256, reused: r.upload.reused, bytesUploaded: r.upload.bytesUploaded }
+              ? {
+                  bucket: r.upload.bucket,
+                  key: r.upload.key,
+                  sha256: r.upload.sha256,
+                  format: o.uploadAs,
+                  size: r.upload.size,
+                  reused: r.upload.reused,
+                  bytesUploaded: r.upload.bytesUploaded,
+                }
               : null,
             objectDeleted: r.objectDeleted,
           };

@@ -62,6 +62,9 @@ export function progressPrinter(out: NodeJS.WriteStream = process.stderr): { onE
         });
         break;
       }
+      case "converted":
+        line(`${c.green("✓")} converted to a compact qcow2: ${bytes(e.bytes)} to send for a ${bytes(e.virtualSize)} disk`);
+        break;
       case "uploaded":
         line(
           e.upload.reused

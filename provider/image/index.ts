@@ -9,3 +9,4 @@ export { readPartitionTable, type Partition, type PartitionTable } from "./parti
 export { judgeVirtualSize, MAX_VIRTUAL_SIZE, DECIMAL_100_GB, type Finding } from "./limits";
 export { Ext4, type Ext4Info } from "./ext4";
 export * from "./checks";
+export { compactQcow2, type CompactQcow2, type CompactOptions } from "./qcow2-writer";

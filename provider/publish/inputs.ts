@@ -22,6 +22,10 @@ export const DISTRIBUTIONS = [
 export const ACCESS_MODES = ["presigned", "public-read"] as const;
 export type Access = (typeof ACCESS_MODES)[number];
 
+/** How a local file is sent: as it is, or as a qcow2 of only its non-zero clusters (produced while it uploads). */
+export const UPLOAD_FORMATS = ["original", "qcow2"] as const;
+export type UploadFormat = (typeof UPLOAD_FORMATS)[number];
+
 /** Region slugs: three letters and a digit. */
 export const REGION_SLUG = /^[a-z]{3}\d$/;
 /** DigitalOcean's tag names. */
@@ -42,6 +46,8 @@ export interface SpacesTarget {
   keyPrefix?: string;
   /** @default "presigned" */
   access?: Access;
+  /** Send the file as it is, or as a compact qcow2 of its non-zero clusters. @default "original" */
+  uploadAs?: UploadFormat;
   /** Keep the uploaded object after the import (it is deleted by default). @default false */
   keepObject?: boolean;
   /** @default 43200 */
@@ -126,6 +132,8 @@ export function checkInputs(raw: Partial<PublishInputs>, options: CheckInputsOpt
     fail("spaces.bucket", `"${spaces.bucket}" is not a bucket name (3 to 63 lowercase letters, digits and dashes)`);
   if (spaces?.access !== undefined && !(ACCESS_MODES as readonly string[]).includes(spaces.access))
     fail("spaces.access", `must be "presigned" or "public-read", not "${spaces.access}"`);
+  if (spaces?.uploadAs !== undefined && !(UPLOAD_FORMATS as readonly string[]).includes(spaces.uploadAs))
+    fail("spaces.uploadAs", `must be ${UPLOAD_FORMATS.map((f) => `"${f}"`).join(" or ")}, not "${String(spaces.uploadAs)}"`);
   if (spaces?.region !== undefined && !unknown(spaces.region) && !REGION_SLUG.test(spaces.region))
     fail("spaces.region", `"${spaces.region}" is not a region slug (e.g. nyc3)`);
   if (spaces && typeof importRegion === "string") inputs.spaces = { ...spaces, region: spacesRegionFor(spaces.region, importRegion, options.env) };

@@ -9,6 +9,17 @@ export function objectKey(sha256: string, file: string, prefix = DEFAULT_KEY_PRE
   return `${prefix.replace(/\/+$/, "")}/${sha256}/${basename(file)}`;
 }
 
+/**
+ * The version of the compact qcow2 conversion. The object key and the adoption marker of a converted upload name it,
+ * so the same source sent the same way is found again, and a changed conversion makes a new image.
+ */
+export const CONVERSION = "qcow2-v1";
+
+/** What an upload of `file` sent as `format` is called in the bucket: the file's name, and the conversion's. */
+export function uploadName(file: string, format: "original" | "qcow2"): string {
+  return format === "original" ? basename(file) : `${imageNameFromFile(file)}.${CONVERSION}.qcow2`;
+}
+
 const h = (s: string, n: number) => createHash("sha256").update(s).digest("hex").slice(0, n);
 
 /**

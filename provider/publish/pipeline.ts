@@ -1,17 +1,18 @@
 // The whole job once, for every face: check inputs → validate → upload → import or adopt → wait → transfer → clean up.
 import { DigitalOceanClient, DigitalOceanError, ImportFailedError, waitForImage, waitForTransfer, type ClientOptions, type Image } from "../digitalocean";
 import type { ValidationReport } from "../image";
-import { deleteImageObject, sha256File, uploadObject, type Progress, type UploadResult } from "../spaces";
+import { deleteImageObject, sha256File, uploadObject, type Progress, type UploadOptions, type UploadResult } from "../spaces";
 import { UsageError } from "../errors";
 import { inputError, PublishError, ValidationFailedError } from "./errors";
 import { checkInputs, type PublishInputs, type SpacesTarget } from "./inputs";
 import { lockContent, type ContentLock } from "./lock";
-import { adoptionMarker, isAdoptionMarker, objectKey } from "./naming";
+import { adoptionMarker, CONVERSION, isAdoptionMarker, objectKey, uploadName } from "./naming";
 import { cachedValidation, requireFile } from "./validation";
 
 export type PublishEvent =
   | { type: "validated"; report: ValidationReport }
   | { type: "progress"; progress: Progress }
+  | { type: "converted"; format: "qcow2"; bytes: number; virtualSize: number }
   | { type: "uploaded"; upload: UploadResult }
   | { type: "adopted"; image: Image }
   | { type: "waiting"; lock: string }
@@ -226,6 +227,20 @@ async function failedCreate(
   );
 }
 
+/** Uploads the file as it is, or as a compact qcow2 produced part by part while it uploads (never written to disk). */
+async function sendFile(file: string, format: "original" | "qcow2", options: UploadOptions, emit: (e: PublishEvent) => void): Promise<UploadResult> {
+  if (format === "original") return uploadObject(file, options);
+  const { openImage, compactQcow2 } = await import("../image");
+  const image = await openImage(file);
+  try {
+    const q = await compactQcow2(image.disk);
+    emit({ type: "converted", format, bytes: q.size, virtualSize: q.virtualSize });
+    return await uploadObject({ name: `${file} (as a compact qcow2)`, size: q.size, read: (offset, length) => q.read(offset, length) }, options);
+  } finally {
+    await image.close();
+  }
+}
+
 export async function publishImage(options: PublishOptions): Promise<PublishResult> {
   const { inputs, problems } = checkInputs(options);
   if (problems.length > 0) throw inputError(problems, options.fieldName);
@@ -240,8 +255,11 @@ export async function publishImage(options: PublishOptions): Promise<PublishResu
     await requireFile(file);
     sha256 = (await sha256File(file, (progress) => emit({ type: "progress", progress }))).sha256;
   }
-  const marker = adoptionMarker(sha256 ?? inputs.url!, options.owner);
-  const object = file && spaces ? { bucket: spaces.bucket, region: spaces.region!, key: objectKey(sha256!, file, spaces.keyPrefix) } : undefined;
+  const format = file && spaces?.uploadAs === "qcow2" ? "qcow2" : "original";
+  // A converted upload is another object, and another image, than the file sent as it is: both name the conversion.
+  const marker = adoptionMarker(format === "original" ? (sha256 ?? inputs.url!) : `${sha256}:${CONVERSION}`, options.owner);
+  const object =
+    file && spaces ? { bucket: spaces.bucket, region: spaces.region!, key: objectKey(sha256!, uploadName(file, format), spaces.keyPrefix) } : undefined;
   const spacesSettings = spaces && object ? { ...spaces, ...object } : undefined;
 
   // On this machine one push of this content at a time gets past here; the next ones find its image and adopt it.
@@ -263,13 +281,16 @@ export async function publishImage(options: PublishOptions): Promise<PublishResu
           if (!validation.ok) throw new ValidationFailedError(validation);
           emit({ type: "validated", report: validation });
         }
-        upload = await uploadObject(file, { ...spacesSettings, sha256: sha256!, onProgress: (progress) => emit({ type: "progress", progress }) }).catch(
-          async (err) => {
-            // A push elsewhere may have finished with this content meanwhile, and removed the object under this upload.
-            if (await findByMarker(client, marker).catch(() => null)) return null;
-            throw new PublishError((err as Error).message, undefined, "upload", err);
-          },
-        );
+        upload = await sendFile(
+          file,
+          format,
+          { ...spacesSettings, sha256: sha256!, onProgress: (progress) => emit({ type: "progress", progress }) },
+          emit,
+        ).catch(async (err) => {
+          // A push elsewhere may have finished with this content meanwhile, and removed the object under this upload.
+          if (await findByMarker(client, marker).catch(() => null)) return null;
+          throw new PublishError((err as Error).message, undefined, "upload", err);
+        });
         if (upload) {
           emit({ type: "uploaded", upload });
           url = upload.url;

@@ -7,6 +7,7 @@ export {
   spacesClient,
   SpacesError,
   type UploadOptions,
+  type UploadSource,
   type UploadResult,
   type Access,
 } from "./upload";

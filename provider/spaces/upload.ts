@@ -11,6 +11,14 @@ import { progressReporter, type Progress } from "./hash";
 
 export type Access = "presigned" | "public-read";
 
+/** Bytes to upload that are not a file: an image produced on demand (see image/qcow2-writer.ts), read part by part. */
+export interface UploadSource {
+  /** How it is named in messages. */
+  name: string;
+  size: number;
+  read(offset: number, length: number): Promise<Buffer>;
+}
+
 export interface UploadOptions extends SpacesSettings {
   bucket: string;
   /** The object key; the caller chooses it (do-image's publish pipeline addresses objects by content). */
@@ -191,12 +199,16 @@ async function findUpload(
   return { uploadId: upload.UploadId!, parts };
 }
 
-/** Uploads a file as one object, resuming an unfinished multipart upload of the same key; an object of the same size is reused. */
-export async function uploadObject(file: string, options: UploadOptions): Promise<UploadResult> {
+/**
+ * Uploads a file (or a source produced on demand) as one object, resuming an unfinished multipart upload of the same
+ * key; an object of the same size is reused.
+ */
+export async function uploadObject(source: string | UploadSource, options: UploadOptions): Promise<UploadResult> {
   const settings = resolveSpacesSettings(options);
   const { bucket, key, sha256 } = options;
   const access = options.access ?? "presigned";
-  const { size } = await stat(file);
+  const file = typeof source === "string" ? source : source.name;
+  const size = typeof source === "string" ? (await stat(source)).size : source.size;
   const client = await spacesClient(settings);
   const s3 = await import("@aws-sdk/client-s3");
   const result: UploadResult = { bucket, key, sha256, size, url: "", reused: false, partsUploaded: 0, partsReused: 0, bytesUploaded: 0 };
@@ -215,11 +227,17 @@ export async function uploadObject(file: string, options: UploadOptions): Promis
     const report = progressReporter("upload", size, options.onProgress);
     const acl = access === "public-read" ? "public-read" : undefined;
     const metadata = { sha256 };
-    const handle = await open(file, "r");
+    const handle = typeof source === "string" ? await open(source, "r") : null;
+    /** Fills `into` with the bytes at `offset`; how many it got. */
+    const readAt = async (into: Buffer, offset: number): Promise<number> => {
+      if (handle) return (await handle.read(into, 0, into.length, offset)).bytesRead;
+      const bytes = await (source as UploadSource).read(offset, into.length);
+      return bytes.copy(into);
+    };
     try {
       if (partCount === 1) {
         const body = Buffer.alloc(size);
-        if (size > 0) await handle.read(body, 0, size, 0);
+        if (size > 0) await readAt(body, 0);
         await client.send(new s3.PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentLength: size, ACL: acl, Metadata: metadata }), {
           abortSignal: options.signal,
         });
@@ -253,7 +271,7 @@ export async function uploadObject(file: string, options: UploadOptions): Promis
             const offset = (n - 1) * partSize;
             const length = Math.min(partSize, size - offset);
             const body = buffer.subarray(0, length);
-            const { bytesRead } = await handle.read(body, 0, length, offset);
+            const bytesRead = await readAt(body, offset);
             if (bytesRead !== length)
               throw new SpacesError(`${file} is shorter than when it was hashed`, "FileChanged", "let whatever writes the file finish, then run again");
             try {
@@ -305,7 +323,7 @@ export async function uploadObject(file: string, options: UploadOptions): Promis
         }
       }
     } finally {
-      await handle.close();
+      await handle?.close();
     }
     const stored = await existingSize(client, bucket, key);
     if (stored !== size)

@@ -1,5 +1,5 @@
 // `do-image push`, `ls`, `regions add` and `rm` as a user runs them, against the local DigitalOcean.
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -221,4 +221,22 @@ test("an interrupted multipart upload is listed and aborted by gc; a recent one 
   expect(gc).toMatchObject({ code: 0, stdout: expect.stringMatching(/^aborted do-image\/[0-9a-f]{64}\/data\.img/) });
   expect(await local.s3.contents("images")).toEqual({ objects: [], uploads: [] });
   expect((await doImage("gc")).stdout).toBe("no unfinished uploads under images/do-image\n");
+});
+
+test("--upload-as qcow2 sends a 64 MiB raw disk as a qcow2 of its non-zero clusters; the image imports, and a re-push finds it", async () => {
+  const raw = join(mkdtempSync(join(tmpdir(), "compact-")), "disk.raw");
+  execFileSync("qemu-img", ["convert", "-O", "raw", sample, raw]);
+  const args = ["push", raw, "--region", "nyc3", "--skip", "boot-loader,kernel", "--upload-as", "qcow2", "--json"];
+  const r = await doImage(...args);
+  expect(r.stderr).toMatch(/converted to a compact qcow2: [\d.]+ MiB to send for a 64\.0 MiB disk/);
+  expect(r.code).toBe(0);
+  const out = JSON.parse(r.stdout);
+  expect(out.upload).toMatchObject({ format: "qcow2", key: expect.stringMatching(/\/disk\.raw\.qcow2-v1\.qcow2$/), reused: false });
+  expect(out.upload.bytesUploaded).toBeLessThan(8 * 2 ** 20);
+  expect(out.image.status).toBe("available");
+  expect(await local.s3.contents("images")).toEqual({ objects: [], uploads: [] });
+  const again = await doImage(...args);
+  expect(JSON.parse(again.stdout)).toMatchObject({ image: { id: out.image.id }, adopted: true, upload: null });
+  expect((await doImage("push", raw, "--region", "nyc3", "--upload-as", "zip")).code).toBe(64);
+  await doImage("rm", String(out.image.id));
 });
