@@ -1,5 +1,6 @@
 // `make bench`: runs every benchmark and prints each figure as a ratio to a reference tool measured in the same run.
 import { benchImage } from "./image";
+import { benchLink } from "./link";
 import { have, report, type Result } from "./support";
 import { benchPulumi } from "./pulumi";
 import { benchUpload } from "./upload";
@@ -18,6 +19,7 @@ async function main(): Promise<void> {
   if (!only || only === "image") results.push(...(await benchImage()));
   if (!only || only === "validate") results.push(...benchValidate());
   if (!only || only === "upload") results.push(...(await benchUpload()));
+  if (!only || only === "link") results.push(...(await benchLink()));
   if (!only || only === "pulumi") results.push(...(await benchPulumi()));
   report(results, process.env.BENCH_JSON);
 }

@@ -17,7 +17,7 @@ function twoGiBFile(): string {
 }
 
 async function startServer(): Promise<{ env: Record<string, string>; stop: () => void }> {
-  const emulator = join(__dirname, "..", "test", "emulator", "main.js");
+  const emulator = join(__dirname, "..", "tools", "local-do", "emulator", "main.js");
   const child = spawn(process.execPath, [emulator, "--bucket", "bench", "--s3-dir", mkdtempSync(join(tmpdir(), "bench-s3-"))], {
     stdio: ["ignore", "pipe", "inherit"],
   });
