@@ -2,14 +2,13 @@
 // 150 MiB of random bytes), pushed end to end (hash, validate, convert, upload, import, available) to a local
 // DigitalOcean whose S3 link runs at 50 MiB/s, against (a) pushing the raw file as it is and (b) qemu-img convert -c
 // to qcow2, then pushing that. Bytes on the wire and the pushing process's peak RSS are reported too.
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { benchDir, type Result } from "./support";
+import { benchDir, startEmulator, type Result } from "./support";
 
 const cli = join(__dirname, "..", "provider", "cli", "main.js");
-const emulatorMain = join(__dirname, "..", "tools", "local-do", "emulator", "main.js");
 const RATE = "50MiB/s";
 
 function disk(): string | null {
@@ -34,24 +33,6 @@ function disk(): string | null {
   return sh.status === 0 ? raw : null;
 }
 
-async function startEmulator(): Promise<{ env: Record<string, string>; stop: () => void }> {
-  const child = spawn(
-    process.execPath,
-    [emulatorMain, "--bucket", "bench", "--s3-dir", mkdtempSync(join(tmpdir(), "bench-link-")), "--s3-bandwidth", RATE, "--import-ms", "100"],
-    { stdio: ["ignore", "pipe", "inherit"] },
-  );
-  const env: Record<string, string> = {};
-  await new Promise<void>((resolve) => {
-    let buf = "";
-    child.stdout.on("data", (d) => {
-      buf += d;
-      for (const m of buf.matchAll(/^export (\w+)=(.*)$/gm)) env[m[1]] = m[2];
-      if (env.SPACES_BUCKET) resolve();
-    });
-  });
-  return { env, stop: () => child.kill("SIGTERM") };
-}
-
 /** One whole push in its own process: wall seconds, bytes uploaded, peak RSS (from GNU time). */
 function push(file: string, uploadAs: string, env: Record<string, string>): { seconds: number; bytes: number; rssMB: number } {
   const t0 = process.hrtime.bigint();
@@ -72,7 +53,7 @@ export async function benchLink(): Promise<Result[]> {
     console.error("bench: the link-bound push needs the boot corpus (make boot-corpus); skipping it");
     return [];
   }
-  const emulator = await startEmulator();
+  const emulator = await startEmulator(["--s3-bandwidth", RATE, "--import-ms", "100"]);
   try {
     const MB = (n: number) => `${(n / 1e6).toFixed(0)} MB`;
     const s = (t: number) => `${t.toFixed(1)} s`;

@@ -1,7 +1,7 @@
 // Benchmark helpers: a large fixture built once, timing of commands and functions, and ratio lines.
-import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
-import { homedir } from "node:os";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 
 export const benchDir = join(process.env.DO_IMAGE_FIXTURES ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "do-image", "fixtures"), "bench");
@@ -81,4 +81,22 @@ export function report(results: Result[], file?: string): void {
     console.log(`${r.pass ? "PASS" : "MISS"}  ${r.name}: ratio ${r.ratio.toFixed(2)} (target ${r.target}); ours ${r.ours}, reference ${r.reference}`);
   }
   if (file) writeFileSync(file, JSON.stringify(results, null, 2));
+}
+
+/** The local DigitalOcean in its own process with bucket "bench" (plus `args`), and the exports that point at it. */
+export async function startEmulator(args: string[] = []): Promise<{ env: Record<string, string>; stop: () => void }> {
+  const main = join(__dirname, "..", "tools", "local-do", "emulator", "main.js");
+  const child = spawn(process.execPath, [main, "--bucket", "bench", "--s3-dir", mkdtempSync(join(tmpdir(), "bench-s3-")), ...args], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const env: Record<string, string> = {};
+  await new Promise<void>((resolve) => {
+    let buf = "";
+    child.stdout.on("data", (d) => {
+      buf += d;
+      for (const m of buf.matchAll(/^export (\w+)=(.*)$/gm)) env[m[1]] = m[2];
+      if (env.SPACES_BUCKET) resolve();
+    });
+  });
+  return { env, stop: () => child.kill("SIGTERM") };
 }

@@ -1,9 +1,9 @@
 // Benchmarks of the Spaces uploader against a local S3 server: hashing vs openssl, upload vs a plain curl PUT, peak RSS.
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { benchDir, median, timeCommand, type Result } from "./support";
+import { benchDir, median, startEmulator, timeCommand, type Result } from "./support";
 
 const GiB = 1024 ** 3;
 
@@ -14,23 +14,6 @@ function twoGiBFile(): string {
     spawnSync("bash", ["-c", `mkdir -p ${benchDir} && head -c ${2 * GiB} /dev/urandom > ${file}.tmp && mv ${file}.tmp ${file}`], { stdio: "inherit" });
   }
   return file;
-}
-
-async function startServer(): Promise<{ env: Record<string, string>; stop: () => void }> {
-  const emulator = join(__dirname, "..", "tools", "local-do", "emulator", "main.js");
-  const child = spawn(process.execPath, [emulator, "--bucket", "bench", "--s3-dir", mkdtempSync(join(tmpdir(), "bench-s3-"))], {
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  const env: Record<string, string> = {};
-  await new Promise<void>((resolve) => {
-    let buf = "";
-    child.stdout.on("data", (d) => {
-      buf += d;
-      for (const m of buf.matchAll(/^export (\w+)=(.*)$/gm)) env[m[1]] = m[2];
-      if (env.SPACES_BUCKET) resolve();
-    });
-  });
-  return { env, stop: () => child.kill("SIGTERM") };
 }
 
 function child(file: string, what: "hash" | "upload", env: Record<string, string>): { seconds: number; partsSeconds: number; maxRssMB: number } {
@@ -44,7 +27,7 @@ function child(file: string, what: "hash" | "upload", env: Record<string, string
 
 export async function benchUpload(): Promise<Result[]> {
   const file = twoGiBFile();
-  const server = await startServer();
+  const server = await startEmulator();
   try {
     const mbps = (t: number) => `${((2 * GiB) / t / 1e6).toFixed(0)} MB/s`;
     const openssl = timeCommand("openssl", ["dgst", "-sha256", file], 3);

@@ -45,11 +45,6 @@ export function guidToString(buf: Buffer, off: number): string {
   return `${le(0, 4)}-${le(4, 2)}-${le(6, 2)}-${hex(buf.subarray(off + 8, off + 10))}-${hex(buf.subarray(off + 10, off + 16))}`.toUpperCase();
 }
 
-export function isZero(buf: Buffer): boolean {
-  for (let i = 0; i < buf.length; i++) if (buf[i] !== 0) return false;
-  return true;
-}
-
 export const GiB = 1024 ** 3;
 export const MiB = 1024 ** 2;
 
@@ -63,4 +58,15 @@ export function formatBytes(n: number): string {
     u++;
   }
   return u === 0 ? `${n} B` : `${v.toFixed(v >= 100 ? 0 : v >= 10 ? 1 : 2)} ${units[u]}`;
+}
+
+const ZEROS = Buffer.alloc(1024 * 1024);
+
+/** Whether bytes are all zeros: a native memcmp against zeros, 1 MiB at a time. */
+export function isZero(buf: Uint8Array): boolean {
+  for (let off = 0; off < buf.length; off += ZEROS.length) {
+    const piece = buf.subarray(off, Math.min(off + ZEROS.length, buf.length));
+    if (Buffer.compare(piece, ZEROS.subarray(0, piece.length)) !== 0) return false;
+  }
+  return true;
 }

@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createGunzip } from "node:zlib";
 import { bunzip2 } from "./bzip2-parallel";
-import { formatBytes } from "./bytes";
+import { formatBytes, isZero } from "./bytes";
 import { ImageError } from "./errors";
 import { MAX_VIRTUAL_SIZE } from "./limits";
 import { FileSource } from "./source";
@@ -81,13 +81,6 @@ async function* readChunks(path: string, onRead: (n: number) => void): AsyncGene
   }
 }
 
-const ZEROS = Buffer.alloc(CHUNK);
-
-/** Whether a piece (at most CHUNK bytes) is all zeros: a native memcmp, so zero runs cost little and stay sparse on disk. */
-function isZeroChunk(buf: Uint8Array): boolean {
-  return Buffer.compare(buf, ZEROS.subarray(0, buf.length)) === 0;
-}
-
 /** Decompresses `path` into a scratch file that is already unlinked, so nothing is left behind if the process dies. */
 export async function spool(path: string, compression: "gzip" | "bzip2", options: SpoolOptions = {}): Promise<FileSource> {
   const base = options.scratchDir ?? tmpdir();
@@ -124,7 +117,7 @@ export async function spool(path: string, compression: "gzip" | "bzip2", options
         lastZero = true;
         for (let off = 0; off < chunk.length; off += CHUNK) {
           const piece = chunk.subarray(off, Math.min(off + CHUNK, chunk.length));
-          if (isZeroChunk(piece)) continue;
+          if (isZero(piece)) continue; // zero runs are not written: the scratch file stays sparse
           lastZero = false;
           if (!(await space.ensure(piece.length))) throw noSpace();
           await out.write(piece, 0, piece.length, written + off);

@@ -1,6 +1,7 @@
 // Writes a virtual disk as a qcow2 v3 image holding only its non-zero clusters (QEMU's docs/interop/qcow2.txt), written
 // here: the layout is fixed by one scan for zero clusters, after which any byte range of the image is produced on
 // demand, so an upload can send parts in any order, in parallel, and resume, without the image ever being on disk.
+import { isZero } from "./bytes";
 import type { VirtualDisk } from "./disk";
 
 const CLUSTER_BITS = 16;
@@ -26,11 +27,6 @@ export interface CompactOptions {
   /** Called with bytes of the virtual disk scanned so far. */
   onScan?: (bytes: number, total: number) => void;
 }
-
-const isZero = (() => {
-  const zeros = Buffer.alloc(CLUSTER);
-  return (b: Buffer) => b.equals(b.length === CLUSTER ? zeros : zeros.subarray(0, b.length));
-})();
 
 /** Layout of the image in host clusters: header, L1 table, refcount table, refcount blocks, L2 tables, data. */
 interface Layout {

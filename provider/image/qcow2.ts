@@ -300,12 +300,16 @@ export class Qcow2Disk implements VirtualDisk {
     return { kind: "host", offset: hostOffset };
   };
 
+  /** A compressed cluster's L2 entry: where its data starts, and its length bound in 512-byte sectors. */
+  private compressedEntry(entry: bigint): { hostOffset: number; sectors: number } {
+    const x = 62 - (this.header.clusterBits - 8);
+    return { hostOffset: Number(entry & ((1n << BigInt(x)) - 1n)), sectors: Number((entry >> BigInt(x)) & ((1n << BigInt(62 - x)) - 1n)) + 1 };
+  }
+
   private async compressedCluster(cluster: number, entry: bigint): Promise<Buffer> {
     const cached = this.clusterCache.get(cluster);
     if (cached) return cached;
-    const x = 62 - (this.header.clusterBits - 8);
-    const hostOffset = Number(entry & ((1n << BigInt(x)) - 1n));
-    const sectors = Number((entry >> BigInt(x)) & ((1n << BigInt(62 - x)) - 1n)) + 1;
+    const { hostOffset, sectors } = this.compressedEntry(entry);
     // The stored length is an upper bound in 512-byte sectors counted from the sector holding the start.
     const length = Math.min(sectors * 512 - (hostOffset % 512), this.host.size - hostOffset);
     checkWithinFile(this.host, `qcow2 compressed cluster ${cluster}`, hostOffset, Math.max(length, 1));
@@ -372,8 +376,7 @@ export class Qcow2Disk implements VirtualDisk {
         const lo = table[i * stride + 1];
         if (hi & HI_COMPRESSED) {
           // Where a compressed cluster starts must be inside the file (its stored length is only an upper bound).
-          const x = 62 - (this.header.clusterBits - 8);
-          const start = Number(((BigInt(hi) << 32n) | BigInt(lo)) & ((1n << BigInt(x)) - 1n));
+          const start = this.compressedEntry((BigInt(hi) << 32n) | BigInt(lo)).hostOffset;
           checkWithinFile(this.host, `qcow2 compressed cluster ${l1Index * this.l2Entries + i}`, start, 1);
           total += this.clusterSize;
           continue;
