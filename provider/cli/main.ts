@@ -187,9 +187,12 @@ function buildProgram(): Command {
     .option("--public", "upload the object public-read instead of private with a presigned URL")
     .option("--keep-object", "keep the uploaded object after the import")
     .addOption(
-      new Option("--upload-as <format>", "send the file as it is, or as a qcow2 of only its non-zero clusters, produced while it uploads")
-        .choices(["original", "qcow2"])
-        .default("original"),
+      new Option(
+        "--upload-as <format>",
+        "qcow2: a compressed qcow2 of only the non-zero clusters, produced while it uploads; original: the file as it is; auto: qcow2 for raw disks and uncompressed containers, else original",
+      )
+        .choices(["auto", "original", "qcow2"])
+        .default("auto"),
     )
     .option("--distribution <name>", "distribution shown in the control panel", "Unknown")
     .option("--description <text>", "image description")
@@ -224,7 +227,7 @@ function buildProgram(): Command {
               keyPrefix: o.keyPrefix as string,
               access: o.public ? ("public-read" as const) : ("presigned" as const),
               keepObject: Boolean(o.keepObject),
-              uploadAs: o.uploadAs as "original" | "qcow2",
+              uploadAs: o.uploadAs as "auto" | "original" | "qcow2",
             },
             validation: { skip: o.force ? [...CHECK_IDS] : (o.skip as string[]) },
             timeouts: { import: o.importTimeout as number, transfer: o.importTimeout as number },
@@ -251,7 +254,7 @@ function buildProgram(): Command {
                   bucket: r.upload.bucket,
                   key: r.upload.key,
                   sha256: r.upload.sha256,
-                  format: o.uploadAs,
+                  format: r.uploadAs?.format,
                   size: r.upload.size,
                   reused: r.upload.reused,
                   bytesUploaded: r.upload.bytesUploaded,

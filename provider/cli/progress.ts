@@ -1,7 +1,15 @@
 // Publish progress for `push` and `regions add`: a bar on a terminal, a line every 5 s or 5 % elsewhere (CI logs).
 import { Presets, SingleBar } from "cli-progress";
 import type { PublishEvent, PublishResult } from "../publish";
+import type { Progress } from "../spaces";
 import { bytes, colour as c } from "./format";
+
+/** Progress phases as a log names them; "converting" reads the disk, compresses and uploads at once. */
+const LABEL: Record<Progress["phase"], string> = {
+  hash: "hashing",
+  upload: "uploading",
+  convert: "converting",
+};
 
 /** Renders publish events: a progress bar for hashing and uploading on a terminal, one line per step otherwise. */
 export function progressPrinter(out: NodeJS.WriteStream = process.stderr): { onEvent: (e: PublishEvent) => void; stop: () => void } {
@@ -30,9 +38,7 @@ export function progressPrinter(out: NodeJS.WriteStream = process.stderr): { onE
           const pct = Math.floor((p.bytes / Math.max(1, p.total)) * 100);
           const now = Date.now();
           if (p.phase !== phase || pct >= lastPct + 5 || now - lastAt >= 5000 || (p.bytes === p.total && lastPct < 100)) {
-            out.write(
-              `${p.phase === "hash" ? "hashing" : "uploading"} ${pct}% (${bytes(p.bytes)} of ${bytes(p.total)}${p.rate > 0 ? `, ${bytes(p.rate)}/s` : ""})\n`,
-            );
+            out.write(`${LABEL[p.phase]} ${pct}% (${bytes(p.bytes)} of ${bytes(p.total)}${p.rate > 0 ? `, ${bytes(p.rate)}/s` : ""})\n`);
             lastPct = pct;
             lastAt = now;
           }
@@ -44,7 +50,7 @@ export function progressPrinter(out: NodeJS.WriteStream = process.stderr): { onE
           phase = p.phase;
           bar = new SingleBar(
             {
-              format: `${p.phase === "hash" ? "hashing  " : "uploading"} [{bar}] {percentage}% | {done} of {all} | {speed}/s | {eta_text}`,
+              format: `${LABEL[p.phase].padEnd(10)} [{bar}] {percentage}% | {done} of {all} | {speed}/s | {eta_text}`,
               stream: out,
               hideCursor: true,
               clearOnComplete: false,
@@ -62,8 +68,11 @@ export function progressPrinter(out: NodeJS.WriteStream = process.stderr): { onE
         });
         break;
       }
+      case "sending-as":
+        line(`  sending it ${e.format === "qcow2" ? "as a compressed qcow2" : "as it is"}: ${e.reason}`);
+        break;
       case "converted":
-        line(`${c.green("✓")} converted to a compact qcow2: ${bytes(e.bytes)} to send for a ${bytes(e.virtualSize)} disk`);
+        line(`${c.green("✓")} converted to a compressed qcow2: ${bytes(e.bytes)} for a ${bytes(e.virtualSize)} disk (${e.dataClusters} clusters of data)`);
         break;
       case "uploaded":
         line(

@@ -68,3 +68,26 @@ export async function openImage(path: string, options: OpenOptions = {}): Promis
     throw err;
   }
 }
+
+/** What a file holds, from its headers and metadata only: a compressed file is not decompressed. */
+export interface FileShape {
+  fileSize: number;
+  compression: Compression;
+  /** The container and its disk, when the file is not compressed. */
+  format?: VirtualDisk["format"];
+  virtualSize?: number;
+  /** Bytes of guest data the container stores. */
+  allocatedBytes?: number;
+}
+
+export async function fileShape(path: string): Promise<FileShape> {
+  const file = await FileSource.open(path);
+  try {
+    const s = await sniff(file, path);
+    if (s.kind === "compressed") return { fileSize: file.size, compression: s.compression };
+    const disk = await openContainer(file, path);
+    return { fileSize: file.size, compression: "none", format: disk.format, virtualSize: disk.size, allocatedBytes: await disk.allocatedBytes() };
+  } finally {
+    await file.close();
+  }
+}

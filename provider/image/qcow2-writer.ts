@@ -1,6 +1,10 @@
-// Writes a virtual disk as a qcow2 v3 image holding only its non-zero clusters (QEMU's docs/interop/qcow2.txt), written
-// here: the layout is fixed by one scan for zero clusters, after which any byte range of the image is produced on
-// demand, so an upload can send parts in any order, in parallel, and resume, without the image ever being on disk.
+// Writes a virtual disk as a compressed qcow2 v3 image of its non-zero clusters (QEMU's docs/interop/qcow2.txt),
+// written here: no library produces qcow2 as a stream. Clusters are deflated on libuv's thread pool (both cores) and
+// packed byte after byte as they come, in disk order; the tables go after the data and the header, which points at
+// them, is produced last, so the image is sent part by part while later parts are still being compressed, and is
+// never on disk or whole in memory.
+import { constants, deflateRaw } from "node:zlib";
+import { promisify } from "node:util";
 import { isZero } from "./bytes";
 import type { VirtualDisk } from "./disk";
 
@@ -9,157 +13,221 @@ const CLUSTER = 1 << CLUSTER_BITS;
 const L2_ENTRIES = CLUSTER / 8;
 /** refcount_order 4: 16-bit refcounts, CLUSTER / 2 of them in a refcount block. */
 const REFCOUNTS_PER_BLOCK = CLUSTER / 2;
-const COPIED = 1n << 63n;
 const V3_HEADER_LENGTH = 104;
+/** Compressed data is addressed in 512-byte sectors: its L2 entry holds the count of sectors it touches, less one. */
+const SECTOR = 512;
+/** Bits of a compressed cluster's L2 entry that hold the host offset: 62 - (cluster_bits - 8). */
+const OFFSET_BITS = 62 - (CLUSTER_BITS - 8);
+/** The disk is read and judged in runs of this many clusters. */
+const RUN = 128;
+/** Runs read and compressed ahead of the one being sent. */
+const LOOKAHEAD = 2;
 
-export interface CompactQcow2 {
-  /** Bytes of the qcow2 file. */
-  readonly size: number;
-  /** The guest disk's size. */
-  readonly virtualSize: number;
-  /** Clusters of guest data the image holds (the rest of the disk reads as zeros). */
-  readonly dataClusters: number;
-  /** Bytes [offset, offset + length) of the qcow2 file. */
-  read(offset: number, length: number): Promise<Buffer>;
+const deflate = promisify(deflateRaw);
+
+export interface Qcow2Stream {
+  /**
+   * The image's bytes in order. The first cluster is a placeholder (zeros) until the stream has ended: `header()` then
+   * gives the bytes that replace it.
+   */
+  chunks: AsyncIterable<Buffer>;
+  /** The first cluster of the image, once `chunks` has ended. */
+  header(): Buffer;
+  /** Counts so far; final once `chunks` has ended. */
+  readonly stats: Qcow2Stats;
 }
 
-export interface CompactOptions {
-  /** Called with bytes of the virtual disk scanned so far. */
+export interface Qcow2Stats {
+  /** Bytes of the qcow2 file. */
+  size: number;
+  /** The guest disk's size. */
+  virtualSize: number;
+  /** Clusters of guest data the image holds (the rest of the disk reads as zeros). */
+  dataClusters: number;
+  /** Of those, how many did not shrink under deflate and are stored in deflate's uncompressed blocks. */
+  storedClusters: number;
+}
+
+export interface CompressedQcow2Options {
+  /** zlib level, 1 (fastest) to 9. @default 6, what `qemu-img convert -c` uses */
+  level?: number;
+  /** Called with bytes of the virtual disk read so far. */
   onScan?: (bytes: number, total: number) => void;
 }
 
-/** Layout of the image in host clusters: header, L1 table, refcount table, refcount blocks, L2 tables, data. */
-interface Layout {
-  l1Size: number;
-  l1At: number;
-  l1Clusters: number;
-  refTableAt: number;
-  refTableClusters: number;
-  refBlocksAt: number;
-  refBlocks: number;
-  l2At: number;
-  /** L1 indices that have an L2 table, ascending; the k-th one's table is at host cluster l2At + k. */
-  l2Indices: number[];
-  dataAt: number;
-  total: number;
+/** A cluster as deflate "stored" blocks (RFC 1951 3.2.4): for data deflate cannot shrink. */
+function storedDeflate(cluster: Buffer): Buffer {
+  const out = Buffer.alloc(cluster.length + 5 * Math.ceil(cluster.length / 0xffff));
+  let at = 0;
+  for (let off = 0; off < cluster.length; off += 0xffff) {
+    const n = Math.min(0xffff, cluster.length - off);
+    out[at] = off + n === cluster.length ? 1 : 0; // BFINAL on the last block, BTYPE 00
+    out.writeUInt16LE(n, at + 1);
+    out.writeUInt16LE(~n & 0xffff, at + 3);
+    cluster.copy(out, at + 5, off, off + n);
+    at += 5 + n;
+  }
+  return out;
 }
 
-function layout(virtualSize: number, data: Uint32Array): Layout {
-  const l1Size = Math.max(1, Math.ceil(Math.ceil(virtualSize / CLUSTER) / L2_ENTRIES));
-  const l2Indices: number[] = [];
-  for (const c of data) {
-    const l1 = Math.floor(c / L2_ENTRIES);
-    if (l2Indices[l2Indices.length - 1] !== l1) l2Indices.push(l1);
+/** Grows by doubling: one counter per host cluster of compressed data. */
+class Counts {
+  private a = new Uint16Array(1024);
+  length = 0;
+  add(index: number): void {
+    while (index >= this.a.length) {
+      const b = new Uint16Array(this.a.length * 2);
+      b.set(this.a);
+      this.a = b;
+    }
+    if (this.a[index] === 0xffff) throw new Error(`qcow2 writer: host cluster ${index} is shared by more compressed clusters than a 16-bit refcount holds`);
+    this.a[index]++;
+    this.length = Math.max(this.length, index + 1);
   }
-  const l1Clusters = Math.ceil((l1Size * 8) / CLUSTER);
-  const fixed = 1 + l1Clusters + l2Indices.length + data.length;
-  // The refcount blocks count themselves and the table: grow both until they cover every cluster.
-  let refBlocks = 1;
-  let refTableClusters = 1;
-  for (;;) {
-    const total = fixed + refTableClusters + refBlocks;
-    const needBlocks = Math.ceil(total / REFCOUNTS_PER_BLOCK);
-    const needTable = Math.ceil((needBlocks * 8) / CLUSTER);
-    if (needBlocks <= refBlocks && needTable <= refTableClusters) break;
-    refBlocks = Math.max(refBlocks, needBlocks);
-    refTableClusters = Math.max(refTableClusters, needTable);
+  get(index: number): number {
+    return this.a[index];
   }
-  const l1At = 1;
-  const refTableAt = l1At + l1Clusters;
-  const refBlocksAt = refTableAt + refTableClusters;
-  const l2At = refBlocksAt + refBlocks;
-  const dataAt = l2At + l2Indices.length;
-  return { l1Size, l1At, l1Clusters, refTableAt, refTableClusters, refBlocksAt, refBlocks, l2At, l2Indices, dataAt, total: dataAt + data.length };
 }
 
-/** Scans `disk` for clusters holding anything but zeros, and returns the qcow2 image of just those. */
-export async function compactQcow2(disk: VirtualDisk, options: CompactOptions = {}): Promise<CompactQcow2> {
+/** Reads `disk` once, and produces the compressed qcow2 image of its clusters that are not all zeros. */
+export function compressedQcow2(disk: VirtualDisk, options: CompressedQcow2Options = {}): Qcow2Stream {
   const virtualSize = disk.size;
   const clusters = Math.ceil(virtualSize / CLUSTER);
-  const found: number[] = [];
-  // Read in 8 MiB runs (a read per cluster costs more than the comparison), judged a cluster at a time.
-  const RUN = 128;
-  for (let c = 0; c < clusters; c += RUN) {
-    const at = c * CLUSTER;
-    const run = await disk.read(at, Math.min(RUN * CLUSTER, virtualSize - at));
-    for (let i = 0; i * CLUSTER < run.length; i++) if (!isZero(run.subarray(i * CLUSTER, (i + 1) * CLUSTER))) found.push(c + i);
-    options.onScan?.(at + run.length, virtualSize);
-  }
-  const data = Uint32Array.from(found);
-  const L = layout(virtualSize, data);
+  const l1Size = Math.max(1, Math.ceil(clusters / L2_ENTRIES));
+  const zlibOptions = { level: options.level ?? constants.Z_DEFAULT_COMPRESSION, windowBits: 12 }; // QEMU inflates with a 4 KiB window
+  const stats: Qcow2Stats = { size: CLUSTER, virtualSize, dataClusters: 0, storedClusters: 0 };
+  /** L2 tables by L1 index, made when a cluster in their range has data. */
+  const l2 = new Map<number, Buffer>();
+  /** Refcounts of the data area's host clusters (index 0 is the header, counted apart). */
+  const counts = new Counts();
+  let headerBytes: Buffer | null = null;
 
-  const header = Buffer.alloc(CLUSTER);
-  header.writeUInt32BE(0x514649fb, 0);
-  header.writeUInt32BE(3, 4);
-  header.writeUInt32BE(CLUSTER_BITS, 20);
-  header.writeBigUInt64BE(BigInt(virtualSize), 24);
-  header.writeUInt32BE(L.l1Size, 36);
-  header.writeBigUInt64BE(BigInt(L.l1At * CLUSTER), 40);
-  header.writeBigUInt64BE(BigInt(L.refTableAt * CLUSTER), 48);
-  header.writeUInt32BE(L.refTableClusters, 56);
-  header.writeUInt32BE(4, 96); // refcount_order
-  header.writeUInt32BE(V3_HEADER_LENGTH, 100);
-  // No header extensions: the end-of-extensions marker (eight zero bytes) follows at 104.
-
-  const l1 = Buffer.alloc(L.l1Clusters * CLUSTER);
-  L.l2Indices.forEach((l1Index, k) => l1.writeBigUInt64BE(BigInt((L.l2At + k) * CLUSTER) | COPIED, l1Index * 8));
-  const refTable = Buffer.alloc(L.refTableClusters * CLUSTER);
-  for (let b = 0; b < L.refBlocks; b++) refTable.writeBigUInt64BE(BigInt((L.refBlocksAt + b) * CLUSTER), b * 8);
-
-  /** First index in `data` of a virtual cluster >= c. */
-  const lowerBound = (c: number) => {
-    let lo = 0;
-    let hi = data.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (data[mid] < c) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
-  };
-
-  const hostCluster = async (h: number): Promise<Buffer> => {
-    if (h === 0) return header;
-    if (h < L.refTableAt) return l1.subarray((h - L.l1At) * CLUSTER, (h - L.l1At + 1) * CLUSTER);
-    if (h < L.refBlocksAt) return refTable.subarray((h - L.refTableAt) * CLUSTER, (h - L.refTableAt + 1) * CLUSTER);
-    if (h < L.l2At) {
-      // Refcount block: every cluster of the image is used once.
-      const block = Buffer.alloc(CLUSTER);
-      const first = (h - L.refBlocksAt) * REFCOUNTS_PER_BLOCK;
-      for (let i = 0; i < REFCOUNTS_PER_BLOCK && first + i < L.total; i++) block.writeUInt16BE(1, i * 2);
-      return block;
-    }
-    if (h < L.dataAt) {
-      const l1Index = L.l2Indices[h - L.l2At];
-      const table = Buffer.alloc(CLUSTER);
-      const end = lowerBound((l1Index + 1) * L2_ENTRIES);
-      for (let i = lowerBound(l1Index * L2_ENTRIES); i < end; i++)
-        table.writeBigUInt64BE(BigInt((L.dataAt + i) * CLUSTER) | COPIED, (data[i] - l1Index * L2_ENTRIES) * 8);
-      return table;
-    }
-    const at = data[h - L.dataAt] * CLUSTER;
-    const bytes = await disk.read(at, Math.min(CLUSTER, virtualSize - at));
-    return bytes.length === CLUSTER ? bytes : Buffer.concat([bytes, Buffer.alloc(CLUSTER - bytes.length)]);
-  };
-
-  const size = L.total * CLUSTER;
-  return {
-    size,
-    virtualSize,
-    dataClusters: data.length,
-    async read(offset, length) {
-      if (offset < 0 || length < 0 || offset + length > size) throw new RangeError(`read of ${length} bytes at ${offset} outside a ${size}-byte image`);
-      const out = Buffer.alloc(length);
-      let done = 0;
-      while (done < length) {
-        const pos = offset + done;
-        const h = Math.floor(pos / CLUSTER);
-        const within = pos - h * CLUSTER;
-        const n = Math.min(CLUSTER - within, length - done);
-        (await hostCluster(h)).copy(out, done, within, within + n);
-        done += n;
+  /** Reads run `r` and starts deflating its clusters that hold data. */
+  const startRun = (r: number) => {
+    const first = r * RUN;
+    const at = first * CLUSTER;
+    const started = disk.read(at, Math.min(RUN * CLUSTER, virtualSize - at)).then((bytes) => {
+      const jobs: { cluster: number; data: Promise<Buffer> }[] = [];
+      for (let i = 0; i * CLUSTER < bytes.length; i++) {
+        let piece = bytes.subarray(i * CLUSTER, (i + 1) * CLUSTER);
+        if (isZero(piece)) continue;
+        // The last cluster of a disk whose size is not a whole number of clusters inflates to a whole cluster.
+        if (piece.length < CLUSTER) piece = Buffer.concat([piece, Buffer.alloc(CLUSTER - piece.length)]);
+        const raw = piece;
+        jobs.push({ cluster: first + i, data: deflate(raw, zlibOptions).then((c) => (c.length < CLUSTER ? c : (stats.storedClusters++, storedDeflate(raw)))) });
       }
-      return out;
+      return { end: at + bytes.length, jobs };
+    });
+    // Awaited in turn later; a failure before then must not count as unhandled (it is rethrown where awaited).
+    started.catch(() => undefined);
+    return started;
+  };
+
+  async function* produce(): AsyncGenerator<Buffer> {
+    yield Buffer.alloc(CLUSTER); // the header's place
+    let offset = CLUSTER;
+    const runs = Math.ceil(clusters / RUN);
+    const pending: ReturnType<typeof startRun>[] = [];
+    for (let r = 0; r < Math.min(LOOKAHEAD, runs); r++) pending.push(startRun(r));
+    for (let r = 0; r < runs; r++) {
+      const run = await pending.shift()!;
+      if (r + LOOKAHEAD < runs) pending.push(startRun(r + LOOKAHEAD));
+      const out = await Promise.all(run.jobs.map((j) => j.data));
+      run.jobs.forEach(({ cluster }, k) => {
+        const length = out[k].length;
+        const sectors = Math.ceil(((offset % SECTOR) + length) / SECTOR);
+        const l1Index = Math.floor(cluster / L2_ENTRIES);
+        let table = l2.get(l1Index);
+        if (!table) l2.set(l1Index, (table = Buffer.alloc(CLUSTER)));
+        // Bit 62: compressed; bits 54-61: sectors touched less one; bits 0-53: the byte offset. Written as two words.
+        const entry = (cluster % L2_ENTRIES) * 8;
+        table.writeUInt32BE((0x40000000 | ((sectors - 1) << (OFFSET_BITS - 32)) | Math.floor(offset / 2 ** 32)) >>> 0, entry);
+        table.writeUInt32BE(offset >>> 0, entry + 4);
+        // A compressed cluster holds a reference on every host cluster its sectors touch.
+        const end = offset - (offset % SECTOR) + sectors * SECTOR;
+        for (let h = Math.floor(offset / CLUSTER); h * CLUSTER < end; h++) counts.add(h);
+        offset += length;
+      });
+      stats.dataClusters += run.jobs.length;
+      stats.size = offset;
+      options.onScan?.(run.end, virtualSize);
+      if (out.length > 0) yield out.length === 1 ? out[0] : Buffer.concat(out);
+    }
+
+    // The tables, after the data: L2 tables (by L1 index), the L1 table, the refcount table, the refcount blocks.
+    const dataEnd = Math.ceil(offset / CLUSTER);
+    const l1Indices = [...l2.keys()].sort((a, b) => a - b);
+    const l2At = dataEnd;
+    const l1At = l2At + l1Indices.length;
+    const l1Clusters = Math.ceil((l1Size * 8) / CLUSTER);
+    const refTableAt = l1At + l1Clusters;
+    // The refcount blocks count themselves and their table: grow both until they cover every cluster.
+    let refBlocks = 1;
+    let refTableClusters = 1;
+    for (;;) {
+      const total = refTableAt + refTableClusters + refBlocks;
+      const needBlocks = Math.ceil(total / REFCOUNTS_PER_BLOCK);
+      const needTable = Math.ceil((needBlocks * 8) / CLUSTER);
+      if (needBlocks <= refBlocks && needTable <= refTableClusters) break;
+      refBlocks = Math.max(refBlocks, needBlocks);
+      refTableClusters = Math.max(refTableClusters, needTable);
+    }
+    const refBlocksAt = refTableAt + refTableClusters;
+    const total = refBlocksAt + refBlocks;
+
+    const tail = Buffer.alloc(total * CLUSTER - offset);
+    /** Where a host cluster starts in `tail`, which begins where the data ends. */
+    const put = (cluster: number) => cluster * CLUSTER - offset;
+    const l1 = tail.subarray(put(l1At), put(l1At) + l1Size * 8);
+    l1Indices.forEach((index, k) => {
+      l2.get(index)!.copy(tail, put(l2At + k));
+      // The L1 entry: the L2 table's offset, with bit 63 (COPIED: its refcount is exactly one).
+      const at = (l2At + k) * CLUSTER;
+      l1.writeUInt32BE((0x80000000 | Math.floor(at / 2 ** 32)) >>> 0, index * 8);
+      l1.writeUInt32BE(at >>> 0, index * 8 + 4);
+    });
+    for (let b = 0; b < refBlocks; b++) tail.writeBigUInt64BE(BigInt((refBlocksAt + b) * CLUSTER), put(refTableAt) + b * 8);
+    for (let h = 0; h < total; h++) {
+      const refcount = h === 0 || h >= dataEnd ? 1 : counts.get(h);
+      tail.writeUInt16BE(refcount, put(refBlocksAt) + h * 2);
+    }
+    stats.size = total * CLUSTER;
+    l2.clear();
+    yield tail;
+
+    const header = Buffer.alloc(CLUSTER);
+    header.writeUInt32BE(0x514649fb, 0);
+    header.writeUInt32BE(3, 4);
+    header.writeUInt32BE(CLUSTER_BITS, 20);
+    header.writeBigUInt64BE(BigInt(virtualSize), 24);
+    header.writeUInt32BE(l1Size, 36);
+    header.writeBigUInt64BE(BigInt(l1At * CLUSTER), 40);
+    header.writeBigUInt64BE(BigInt(refTableAt * CLUSTER), 48);
+    header.writeUInt32BE(refTableClusters, 56);
+    header.writeUInt32BE(4, 96); // refcount_order
+    header.writeUInt32BE(V3_HEADER_LENGTH, 100);
+    // No header extensions: the end-of-extensions marker (eight zero bytes) follows at 104. Compression type: zlib,
+    // the default when the header is 104 bytes long.
+    headerBytes = header;
+  }
+
+  return {
+    chunks: produce(),
+    stats,
+    header() {
+      if (!headerBytes) throw new Error("qcow2 writer: the header is known only after the last chunk");
+      return headerBytes;
     },
   };
+}
+
+/** The most bytes `compressedQcow2` can write for a disk of `virtualSize` bytes (every cluster stored, every table). */
+export function qcow2SizeBound(virtualSize: number): number {
+  const clusters = Math.ceil(virtualSize / CLUSTER);
+  const l1Size = Math.max(1, Math.ceil(clusters / L2_ENTRIES));
+  const tables = 1 + l1Size + Math.ceil((l1Size * 8) / CLUSTER);
+  const data = clusters * (CLUSTER + 10) + CLUSTER;
+  const all = Math.ceil(data / CLUSTER) + tables;
+  const refs = Math.ceil(all / REFCOUNTS_PER_BLOCK) + 2;
+  return (all + refs * 2) * CLUSTER;
 }

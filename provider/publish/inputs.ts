@@ -22,8 +22,11 @@ export const DISTRIBUTIONS = [
 export const ACCESS_MODES = ["presigned", "public-read"] as const;
 export type Access = (typeof ACCESS_MODES)[number];
 
-/** How a local file is sent: as it is, or as a qcow2 of only its non-zero clusters (produced while it uploads). */
-export const UPLOAD_FORMATS = ["original", "qcow2"] as const;
+/**
+ * How a local file is sent: as it is, as a compressed qcow2 of only its non-zero clusters (produced while it uploads),
+ * or `auto`: whichever of the two is smaller by the file's own metadata (see upload-format.ts).
+ */
+export const UPLOAD_FORMATS = ["auto", "original", "qcow2"] as const;
 export type UploadFormat = (typeof UPLOAD_FORMATS)[number];
 
 /** Region slugs: three letters and a digit. */
@@ -46,7 +49,7 @@ export interface SpacesTarget {
   keyPrefix?: string;
   /** @default "presigned" */
   access?: Access;
-  /** Send the file as it is, or as a compact qcow2 of its non-zero clusters. @default "original" */
+  /** Send the file as it is, as a compressed qcow2 of its non-zero clusters, or whichever is smaller. @default "auto" */
   uploadAs?: UploadFormat;
   /** Keep the uploaded object after the import (it is deleted by default). @default false */
   keepObject?: boolean;

@@ -13,7 +13,7 @@ export function objectKey(sha256: string, file: string, prefix = DEFAULT_KEY_PRE
  * The version of the compact qcow2 conversion. The object key and the adoption marker of a converted upload name it,
  * so the same source sent the same way is found again, and a changed conversion makes a new image.
  */
-export const CONVERSION = "qcow2-v1";
+export const CONVERSION = "qcow2-v2";
 
 /** What an upload of `file` sent as `format` is called in the bucket: the file's name, and the conversion's. */
 export function uploadName(file: string, format: "original" | "qcow2"): string {

@@ -1,18 +1,20 @@
 // The whole job once, for every face: check inputs → validate → upload → import or adopt → wait → transfer → clean up.
 import { DigitalOceanClient, DigitalOceanError, ImportFailedError, waitForImage, waitForTransfer, type ClientOptions, type Image } from "../digitalocean";
 import type { ValidationReport } from "../image";
-import { deleteImageObject, sha256File, uploadObject, type Progress, type UploadOptions, type UploadResult } from "../spaces";
+import { deleteImageObject, progressReporter, sha256File, uploadObject, uploadStream, type Progress, type UploadOptions, type UploadResult } from "../spaces";
 import { UsageError } from "../errors";
 import { inputError, PublishError, ValidationFailedError } from "./errors";
 import { checkInputs, type PublishInputs, type SpacesTarget } from "./inputs";
 import { lockContent, type ContentLock } from "./lock";
 import { adoptionMarker, CONVERSION, isAdoptionMarker, objectKey, uploadName } from "./naming";
+import { chooseUploadFormat, type SentFormat, type UploadChoice } from "./upload-format";
 import { cachedValidation, requireFile } from "./validation";
 
 export type PublishEvent =
   | { type: "validated"; report: ValidationReport }
   | { type: "progress"; progress: Progress }
-  | { type: "converted"; format: "qcow2"; bytes: number; virtualSize: number }
+  | { type: "sending-as"; format: SentFormat; reason: string }
+  | { type: "converted"; format: "qcow2"; bytes: number; virtualSize: number; dataClusters: number }
   | { type: "uploaded"; upload: UploadResult }
   | { type: "adopted"; image: Image }
   | { type: "waiting"; lock: string }
@@ -49,6 +51,8 @@ export interface PublishResult {
   validation?: ValidationReport;
   object?: PublishedObject;
   sha256?: string;
+  /** How the file was (or would have been) sent, and why. */
+  uploadAs?: UploadChoice;
   /** True when the uploaded object was deleted after the import. */
   objectDeleted: boolean;
   adopted: boolean;
@@ -227,18 +231,32 @@ async function failedCreate(
   );
 }
 
-/** Uploads the file as it is, or as a compact qcow2 produced part by part while it uploads (never written to disk). */
-async function sendFile(file: string, format: "original" | "qcow2", options: UploadOptions, emit: (e: PublishEvent) => void): Promise<UploadResult> {
+/** Uploads the file as it is, or as a compressed qcow2 produced part by part while it uploads (never written to disk). */
+async function sendFile(file: string, format: SentFormat, options: UploadOptions, emit: (e: PublishEvent) => void): Promise<UploadResult> {
   if (format === "original") return uploadObject(file, options);
-  const { openImage, compactQcow2 } = await import("../image");
+  const { openImage, compressedQcow2, qcow2SizeBound } = await import("../image");
   const image = await openImage(file);
   try {
-    const q = await compactQcow2(image.disk);
-    emit({ type: "converted", format, bytes: q.size, virtualSize: q.virtualSize });
-    return await uploadObject({ name: `${file} (as a compact qcow2)`, size: q.size, read: (offset, length) => q.read(offset, length) }, options);
+    const report = progressReporter("convert", image.disk.size, options.onProgress);
+    const q = compressedQcow2(image.disk, { onScan: (bytes, total) => report(bytes, bytes === total) });
+    const upload = await uploadStream(
+      { name: `${file} (as a compressed qcow2)`, maxSize: qcow2SizeBound(image.disk.size), chunks: q.chunks, head: () => q.header() },
+      options,
+    );
+    if (!upload.reused) emit({ type: "converted", format, bytes: q.stats.size, virtualSize: q.stats.virtualSize, dataClusters: q.stats.dataClusters });
+    return upload;
   } finally {
     await image.close();
   }
+}
+
+/** How `file` is sent; a file whose metadata cannot be read is sent as it is, and validation says what is wrong. */
+async function uploadChoice(file: string, requested: SpacesTarget["uploadAs"]): Promise<UploadChoice> {
+  const { fileShape } = await import("../image");
+  return fileShape(file).then(
+    (shape) => chooseUploadFormat(requested ?? "auto", shape),
+    () => chooseUploadFormat(requested === "qcow2" ? "qcow2" : "original", { fileSize: 0, compression: "none" }),
+  );
 }
 
 export async function publishImage(options: PublishOptions): Promise<PublishResult> {
@@ -255,7 +273,8 @@ export async function publishImage(options: PublishOptions): Promise<PublishResu
     await requireFile(file);
     sha256 = (await sha256File(file, (progress) => emit({ type: "progress", progress }))).sha256;
   }
-  const format = file && spaces?.uploadAs === "qcow2" ? "qcow2" : "original";
+  const choice = file && spaces ? await uploadChoice(file, spaces.uploadAs) : undefined;
+  const format: SentFormat = choice?.format ?? "original";
   // A converted upload is another object, and another image, than the file sent as it is: both name the conversion.
   const marker = adoptionMarker(format === "original" ? (sha256 ?? inputs.url!) : `${sha256}:${CONVERSION}`, options.owner);
   const object =
@@ -276,6 +295,7 @@ export async function publishImage(options: PublishOptions): Promise<PublishResu
     } else {
       let url = inputs.url;
       if (file && spacesSettings) {
+        emit({ type: "sending-as", format, reason: choice!.reason });
         if (inputs.validation !== false) {
           validation = await cachedValidation(file, sha256!, inputs.validation?.skip);
           if (!validation.ok) throw new ValidationFailedError(validation);
@@ -361,5 +381,5 @@ export async function publishImage(options: PublishOptions): Promise<PublishResu
     objectDeleted = await deleteImageObject(spacesSettings);
     if (objectDeleted) emit({ type: "cleaned", what: `${object.bucket}/${object.key}` });
   }
-  return { image, upload: upload ?? undefined, validation, object, sha256, objectDeleted, adopted };
+  return { image, upload: upload ?? undefined, validation, object, sha256, uploadAs: choice, objectDeleted, adopted };
 }

@@ -14,6 +14,12 @@ export interface CustomImageSpacesArgs {
   readonly access?: pulumi.Input<"presigned" | "public-read">;
   /** Keep the uploaded object after the import; it is deleted with the image. @default false */
   readonly keepObject?: pulumi.Input<boolean>;
+  /**
+   * How the file is sent: "qcow2", a compressed qcow2 of only its non-zero clusters, produced while it uploads;
+   * "original", the file as it is; "auto", qcow2 for raw disks and uncompressed containers, else original. Changing it
+   * never replaces an image that exists. @default "auto"
+   */
+  readonly uploadAs?: pulumi.Input<"auto" | "original" | "qcow2">;
 }
 
 export interface CustomImageArgs {

@@ -6,7 +6,8 @@ import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 
 export interface Progress {
-  phase: "hash" | "upload";
+  /** "convert": a converted upload, produced while it is sent; bytes count the disk read so far. */
+  phase: "hash" | "upload" | "convert";
   bytes: number;
   total: number;
   /** Bytes per second over the phase so far. */

@@ -7,10 +7,11 @@ export {
   spacesClient,
   SpacesError,
   type UploadOptions,
-  type UploadSource,
+  uploadStream,
+  type StreamSource,
   type UploadResult,
   type Access,
 } from "./upload";
 export { collectUnfinishedUploads, type CollectOptions, type CollectResult, type UnfinishedUpload } from "./gc";
-export { sha256File, sha256FileSync, hashCacheFile, type Progress } from "./hash";
+export { sha256File, sha256FileSync, hashCacheFile, progressReporter, type Progress } from "./hash";
 export { resolveSpacesSettings, spacesLocation, MissingSpacesKeysError, type SpacesSettings, type ResolvedSpacesSettings } from "./config";

@@ -3,6 +3,7 @@
 // Multipart is driven through @aws-sdk/client-s3 directly rather than @aws-sdk/lib-storage's Upload, because
 // Upload cannot resume: here an interrupted upload is found again (ListMultipartUploads), its stored parts are
 // listed (ListParts) and skipped, and only the missing parts are sent.
+import { createHash } from "node:crypto";
 import { open, stat } from "node:fs/promises";
 import type { S3Client } from "@aws-sdk/client-s3";
 import { DoImageError, EXIT, redact, type ExitCode } from "../errors";
@@ -11,12 +12,18 @@ import { progressReporter, type Progress } from "./hash";
 
 export type Access = "presigned" | "public-read";
 
-/** Bytes to upload that are not a file: an image produced on demand (see image/qcow2-writer.ts), read part by part. */
-export interface UploadSource {
+/**
+ * Bytes to upload that are not a file: an image produced in order as it is sent (see image/qcow2-writer.ts), its size
+ * known only at the end.
+ */
+export interface StreamSource {
   /** How it is named in messages. */
   name: string;
-  size: number;
-  read(offset: number, length: number): Promise<Buffer>;
+  /** The most bytes it can come to: it sets the part size, as S3 takes at most 10,000 parts. */
+  maxSize: number;
+  chunks: AsyncIterable<Buffer>;
+  /** After the last chunk: bytes that replace the start of the object (a header that says where its tables went). */
+  head?: () => Buffer;
 }
 
 export interface UploadOptions extends SpacesSettings {
@@ -29,7 +36,7 @@ export interface UploadOptions extends SpacesSettings {
   access?: Access;
   /** Lifetime of the presigned URL, long enough for a slow import. @default 43200 (12 hours; SigV4 allows 7 days) */
   presignSeconds?: number;
-  /** @default 16 MiB, larger when a file would need more than 9,000 parts */
+  /** @default 16 MiB for a file, 8 MiB for a stream (each part is in memory), larger when 9,000 parts would not do */
   partSize?: number;
   /** Parts in flight at once; memory use is about concurrency × partSize. @default 4 */
   concurrency?: number;
@@ -151,20 +158,20 @@ export async function imageUrl(
 }
 
 /**
- * The stored size of an object, or null, from a one-byte ranged GET (Content-Range carries the total). Not HEAD:
- * HEAD responses have no error body, so a wrong key or a missing bucket would surface as a bare 403 or 404.
+ * The stored size and SHA-256 metadata of an object, or null, from a one-byte ranged GET (Content-Range carries the
+ * total). Not HEAD: HEAD responses have no error body, so a wrong key or a missing bucket would surface as a bare 403.
  */
-async function existingSize(client: S3Client, bucket: string, key: string): Promise<number | null> {
+async function storedObject(client: S3Client, bucket: string, key: string): Promise<{ size: number; sha256?: string } | null> {
   const { GetObjectCommand } = await import("@aws-sdk/client-s3");
   try {
     const res = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key, Range: "bytes=0-0" }));
     (res.Body as { destroy?: () => void } | undefined)?.destroy?.();
     const total = /\/(\d+)$/.exec(res.ContentRange ?? "")?.[1];
-    return total !== undefined ? Number(total) : (res.ContentLength ?? 0);
+    return { size: total !== undefined ? Number(total) : (res.ContentLength ?? 0), sha256: res.Metadata?.sha256 };
   } catch (err) {
     const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
     if (e.name === "NoSuchKey" || (e.$metadata?.httpStatusCode === 404 && e.name !== "NoSuchBucket")) return null;
-    if (e.$metadata?.httpStatusCode === 416) return 0; // a range on an empty object
+    if (e.$metadata?.httpStatusCode === 416) return { size: 0 }; // a range on an empty object
     throw err;
   }
 }
@@ -199,143 +206,263 @@ async function findUpload(
   return { uploadId: upload.UploadId!, parts };
 }
 
-/**
- * Uploads a file (or a source produced on demand) as one object, resuming an unfinished multipart upload of the same
- * key; an object of the same size is reused.
- */
-export async function uploadObject(source: string | UploadSource, options: UploadOptions): Promise<UploadResult> {
+/** What the two kinds of upload share: the client, the result, and what becomes of a multipart upload that failed. */
+async function session(what: string, options: UploadOptions) {
   const settings = resolveSpacesSettings(options);
   const { bucket, key, sha256 } = options;
-  const access = options.access ?? "presigned";
-  const file = typeof source === "string" ? source : source.name;
-  const size = typeof source === "string" ? (await stat(source)).size : source.size;
   const client = await spacesClient(settings);
   const s3 = await import("@aws-sdk/client-s3");
-  const result: UploadResult = { bucket, key, sha256, size, url: "", reused: false, partsUploaded: 0, partsReused: 0, bytesUploaded: 0 };
-  try {
-    const existing = await existingSize(client, bucket, key).catch((err) => {
-      throw explain(err, settings, bucket, key);
+  const access = options.access ?? "presigned";
+  const result: UploadResult = { bucket, key, sha256, size: 0, url: "", reused: false, partsUploaded: 0, partsReused: 0, bytesUploaded: 0 };
+  const acl = access === "public-read" ? "public-read" : undefined;
+  const metadata = { sha256 };
+  const url = () => imageUrl(client, settings, bucket, key, access, options.presignSeconds);
+  const partSizeFor = (size: number, fallback: number) => Math.max(options.partSize ?? fallback, Math.ceil(size / MAX_PARTS / MiB) * MiB);
+  const createUpload = async () =>
+    (await client.send(new s3.CreateMultipartUploadCommand({ Bucket: bucket, Key: key, ACL: acl, Metadata: metadata }))).UploadId!;
+  const sendPart = async (uploadId: string, n: number, body: Buffer) => {
+    const res = await client.send(
+      new s3.UploadPartCommand({ Bucket: bucket, Key: key, UploadId: uploadId, PartNumber: n, Body: body, ContentLength: body.length }),
+      {
+        abortSignal: options.signal,
+      },
+    );
+    result.partsUploaded++;
+    result.bytesUploaded += body.length;
+    return res.ETag!;
+  };
+  const putWhole = async (body: Buffer) => {
+    await client.send(new s3.PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentLength: body.length, ACL: acl, Metadata: metadata }), {
+      abortSignal: options.signal,
     });
-    if (existing === size) {
-      result.reused = true;
-      result.url = await imageUrl(client, settings, bucket, key, access, options.presignSeconds);
-      options.onProgress?.({ phase: "upload", bytes: size, total: size, rate: 0, etaSeconds: 0 });
-      return result;
+    result.partsUploaded = 1;
+    result.bytesUploaded = body.length;
+  };
+  /** Another process uploading the same content (the key names it) completed this very upload: the object is whole. */
+  const completedElsewhere = async (err: unknown, size?: number) => {
+    if (codeOf(err) !== "NoSuchUpload") return false;
+    const stored = await storedObject(client, bucket, key);
+    return stored !== null && stored.sha256 === sha256 && (size === undefined || stored.size === size);
+  };
+  const complete = async (uploadId: string, etags: Map<number, string>, size?: number) => {
+    const parts = [...etags.entries()].sort((a, b) => a[0] - b[0]).map(([PartNumber, ETag]) => ({ PartNumber, ETag }));
+    await client
+      .send(new s3.CompleteMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId, MultipartUpload: { Parts: parts } }))
+      .catch(async (err: unknown) => {
+        if (!(await completedElsewhere(err, size))) throw err;
+      });
+  };
+  /** The error for a part that failed: fatal ones abort the upload (its parts would linger and cost money). */
+  const partFailed = async (err: unknown, uploadId: string, partCount: string): Promise<SpacesError> => {
+    const code = codeOf(err);
+    if (FATAL.has(code) || err instanceof SpacesError) {
+      await client.send(new s3.AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId })).catch(() => undefined);
+      return err instanceof SpacesError ? err : explain(err, settings, bucket, key);
     }
-    const partSize = Math.max(options.partSize ?? 16 * MiB, Math.ceil(size / MAX_PARTS / MiB) * MiB);
+    const stopped = options.signal?.aborted ? "interrupted" : `stopped by ${code || (err as Error).message}`;
+    return new SpacesError(
+      `upload of ${what} to ${bucket}/${key} ${stopped} after ${result.partsUploaded + result.partsReused} of ${partCount} parts`,
+      "Interrupted",
+      "run the same command again: the parts already stored are kept and skipped",
+      err,
+      EXIT.unavailable,
+    );
+  };
+  /** Runs the upload; any error comes out naming the bucket and key. */
+  const run = async (body: () => Promise<void>): Promise<UploadResult> => {
+    try {
+      await body();
+      if (!result.reused) {
+        const stored = await storedObject(client, bucket, key);
+        if (stored?.size !== result.size)
+          throw new SpacesError(
+            `${bucket}/${key} holds ${stored?.size ?? "no"} bytes after the upload, not ${result.size}`,
+            "SizeMismatch",
+            "run again; if it persists, report it",
+          );
+      }
+      result.url = await url();
+      return result;
+    } catch (err) {
+      if (err instanceof SpacesError) throw err;
+      throw explain(err, settings, bucket, key);
+    } finally {
+      client.destroy();
+    }
+  };
+  const stored = () => storedObject(client, bucket, key);
+  const resumable = () => findUpload(client, bucket, key);
+  return { result, stored, resumable, partSizeFor, createUpload, sendPart, putWhole, complete, completedElsewhere, partFailed, run };
+}
+
+/** Uploads a file as one object, resuming an unfinished multipart upload of the same key; an object of the same size is reused. */
+export async function uploadObject(file: string, options: UploadOptions): Promise<UploadResult> {
+  const size = (await stat(file)).size;
+  const up = await session(file, options);
+  const { result } = up;
+  result.size = size;
+  return up.run(async () => {
+    if ((await up.stored())?.size === size) {
+      result.reused = true;
+      options.onProgress?.({ phase: "upload", bytes: size, total: size, rate: 0, etaSeconds: 0 });
+      return;
+    }
+    const partSize = up.partSizeFor(size, 16 * MiB);
     const partCount = Math.max(1, Math.ceil(size / partSize));
     const report = progressReporter("upload", size, options.onProgress);
-    const acl = access === "public-read" ? "public-read" : undefined;
-    const metadata = { sha256 };
-    const handle = typeof source === "string" ? await open(source, "r") : null;
-    /** Fills `into` with the bytes at `offset`; how many it got. */
-    const readAt = async (into: Buffer, offset: number): Promise<number> => {
-      if (handle) return (await handle.read(into, 0, into.length, offset)).bytesRead;
-      const bytes = await (source as UploadSource).read(offset, into.length);
-      return bytes.copy(into);
-    };
+    const handle = await open(file, "r");
     try {
       if (partCount === 1) {
         const body = Buffer.alloc(size);
-        if (size > 0) await readAt(body, 0);
-        await client.send(new s3.PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentLength: size, ACL: acl, Metadata: metadata }), {
-          abortSignal: options.signal,
-        });
-        result.partsUploaded = 1;
-        result.bytesUploaded = size;
+        if (size > 0) await handle.read(body, 0, size, 0);
+        await up.putWhole(body);
         report(size, true);
-      } else {
-        const found = await findUpload(client, bucket, key);
-        const uploadId =
-          found?.uploadId ?? (await client.send(new s3.CreateMultipartUploadCommand({ Bucket: bucket, Key: key, ACL: acl, Metadata: metadata }))).UploadId!;
-        const etags = new Map<number, string>();
-        const todo: number[] = [];
-        let done = 0;
-        for (let n = 1; n <= partCount; n++) {
-          const expected = Math.min(partSize, size - (n - 1) * partSize);
-          const stored = found?.parts.get(n);
-          if (stored && stored.size === expected) {
-            etags.set(n, stored.etag);
-            result.partsReused++;
-            done += expected;
-          } else todo.push(n);
+        return;
+      }
+      const found = await up.resumable();
+      const uploadId = found?.uploadId ?? (await up.createUpload());
+      const etags = new Map<number, string>();
+      const todo: number[] = [];
+      let done = 0;
+      for (let n = 1; n <= partCount; n++) {
+        const expected = Math.min(partSize, size - (n - 1) * partSize);
+        const stored = found?.parts.get(n);
+        if (stored && stored.size === expected) {
+          etags.set(n, stored.etag);
+          result.partsReused++;
+          done += expected;
+        } else todo.push(n);
+      }
+      report(done, true);
+      let failure: unknown = null;
+      const worker = async () => {
+        // One buffer per worker, reused for every part it sends: memory stays at concurrency × partSize.
+        const buffer = Buffer.allocUnsafe(partSize);
+        while (todo.length > 0 && !failure) {
+          const n = todo.shift()!;
+          const offset = (n - 1) * partSize;
+          const body = buffer.subarray(0, Math.min(partSize, size - offset));
+          if ((await handle.read(body, 0, body.length, offset)).bytesRead !== body.length)
+            throw new SpacesError(`${file} is shorter than when it was hashed`, "FileChanged", "let whatever writes the file finish, then run again");
+          try {
+            etags.set(n, await up.sendPart(uploadId, n, body));
+          } catch (err) {
+            failure = failure ?? err;
+            throw err;
+          }
+          done += body.length;
+          report(done, done === size);
         }
-        report(done, true);
-        const concurrency = Math.max(1, options.concurrency ?? 4);
-        let failure: unknown = null;
-        const worker = async () => {
-          // One buffer per worker, reused for every part it sends: memory stays at concurrency × partSize.
-          const buffer = Buffer.allocUnsafe(partSize);
-          while (todo.length > 0 && !failure) {
-            const n = todo.shift()!;
-            const offset = (n - 1) * partSize;
-            const length = Math.min(partSize, size - offset);
-            const body = buffer.subarray(0, length);
-            const bytesRead = await readAt(body, offset);
-            if (bytesRead !== length)
-              throw new SpacesError(`${file} is shorter than when it was hashed`, "FileChanged", "let whatever writes the file finish, then run again");
-            try {
-              const res = await client.send(
-                new s3.UploadPartCommand({ Bucket: bucket, Key: key, UploadId: uploadId, PartNumber: n, Body: body, ContentLength: length }),
-                { abortSignal: options.signal },
-              );
-              etags.set(n, res.ETag!);
-            } catch (err) {
-              failure = failure ?? err;
-              throw err;
-            }
-            result.partsUploaded++;
-            result.bytesUploaded += length;
-            done += length;
-            report(done, done === size);
-          }
-        };
-        const workers = await Promise.allSettled(Array.from({ length: Math.min(concurrency, todo.length) }, worker));
-        const rejected = workers.find((w): w is PromiseRejectedResult => w.status === "rejected");
-        // Another process uploading the same content (the key is its hash) completed this very upload: the object is whole.
-        const completedElsewhere = async (err: unknown) => codeOf(err) === "NoSuchUpload" && (await existingSize(client, bucket, key)) === size;
-        if (rejected && (await completedElsewhere(rejected.reason))) {
-          report(size, true);
-        } else if (rejected) {
-          const err = rejected.reason;
-          const code = codeOf(err);
-          if (FATAL.has(code) || err instanceof SpacesError) {
-            // This upload cannot be finished by trying again: abort it so its parts do not linger (and cost money).
-            await client.send(new s3.AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId })).catch(() => undefined);
-            throw err instanceof SpacesError ? err : explain(err, settings, bucket, key);
-          }
-          const stopped = options.signal?.aborted ? "interrupted" : `stopped by ${code || (err as Error).message}`;
-          throw new SpacesError(
-            `upload of ${file} to ${bucket}/${key} ${stopped} after ${result.partsUploaded + result.partsReused} of ${partCount} parts`,
-            "Interrupted",
-            "run the same command again: the parts already stored are kept and skipped",
-            err,
-            EXIT.unavailable,
-          );
-        } else {
-          const parts = [...etags.entries()].sort((a, b) => a[0] - b[0]).map(([PartNumber, ETag]) => ({ PartNumber, ETag }));
-          await client
-            .send(new s3.CompleteMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId, MultipartUpload: { Parts: parts } }))
-            .catch(async (err: unknown) => {
-              if (!(await completedElsewhere(err))) throw err;
-            });
-          report(size, true);
+      };
+      const workers = await Promise.allSettled(Array.from({ length: Math.min(Math.max(1, options.concurrency ?? 4), todo.length) }, worker));
+      const rejected = workers.find((w): w is PromiseRejectedResult => w.status === "rejected");
+      if (rejected && !(await up.completedElsewhere(rejected.reason, size))) throw await up.partFailed(rejected.reason, uploadId, String(partCount));
+      if (!rejected) await up.complete(uploadId, etags, size);
+      report(size, true);
+    } finally {
+      await handle.close();
+    }
+  });
+}
+
+/**
+ * Uploads bytes produced as they are sent: parts go out as they fill, at most `concurrency` at a time, while the first
+ * part waits in memory for the source's head (sent last, it is the only part that changes once the rest is known). An
+ * unfinished upload of the same key is resumed: a part already stored with the same MD5 is not sent again.
+ */
+export async function uploadStream(source: StreamSource, options: UploadOptions): Promise<UploadResult> {
+  const up = await session(source.name, options);
+  const { result } = up;
+  return up.run(async () => {
+    const existing = await up.stored();
+    if (existing && existing.sha256 === options.sha256) {
+      result.reused = true;
+      result.size = existing.size;
+      return;
+    }
+    const partSize = up.partSizeFor(source.maxSize, 8 * MiB);
+    const concurrency = Math.max(1, options.concurrency ?? 4);
+    const free: Buffer[] = [];
+    const first = Buffer.allocUnsafe(partSize);
+    let firstLength = 0;
+    let current: Buffer | null = null;
+    let currentLength = 0;
+    let n = 1;
+    let multipart: { uploadId: string; found: Awaited<ReturnType<typeof up.resumable>> } | null = null;
+    const etags = new Map<number, string>();
+    const inFlight = new Set<Promise<void>>();
+    let failure = null as { err: unknown } | null;
+
+    const sendOrReuse = async (part: number, body: Buffer) => {
+      const stored = multipart!.found?.parts.get(part);
+      if (stored && stored.size === body.length && stored.etag.replace(/"/g, "") === createHash("md5").update(body).digest("hex")) {
+        etags.set(part, stored.etag);
+        result.partsReused++;
+        return;
+      }
+      etags.set(part, await up.sendPart(multipart!.uploadId, part, body));
+    };
+    const enqueue = async (part: number, body: Buffer, recycle: boolean) => {
+      if (!multipart) {
+        const found = await up.resumable();
+        multipart = { uploadId: found?.uploadId ?? (await up.createUpload()), found };
+      }
+      while (inFlight.size >= concurrency) await Promise.race(inFlight);
+      if (failure) return;
+      const p: Promise<void> = sendOrReuse(part, body)
+        .catch((err: unknown) => void (failure ??= { err }))
+        .finally(() => {
+          inFlight.delete(p);
+          if (recycle) free.push(body);
+        });
+      inFlight.add(p);
+    };
+
+    let size = 0;
+    for await (const chunk of source.chunks) {
+      size += chunk.length;
+      let at = 0;
+      while (at < chunk.length && !failure) {
+        if (n === 1 && firstLength < partSize) {
+          const k = chunk.copy(first, firstLength, at);
+          firstLength += k;
+          at += k;
+          continue;
+        }
+        if (n === 1) n = 2;
+        if (!current) {
+          current = free.pop() ?? Buffer.allocUnsafe(partSize);
+          currentLength = 0;
+        }
+        const k = chunk.copy(current, currentLength, at);
+        currentLength += k;
+        at += k;
+        if (currentLength === partSize) {
+          await enqueue(n++, current, true);
+          current = null;
         }
       }
-    } finally {
-      await handle?.close();
+      if (failure) break;
     }
-    const stored = await existingSize(client, bucket, key);
-    if (stored !== size)
-      throw new SpacesError(`${bucket}/${key} holds ${stored} bytes after the upload, not ${size}`, "SizeMismatch", "run again; if it persists, report it");
-    result.url = await imageUrl(client, settings, bucket, key, access, options.presignSeconds);
-    return result;
-  } catch (err) {
-    if (err instanceof SpacesError) throw err;
-    throw explain(err, settings, bucket, key);
-  } finally {
-    client.destroy();
-  }
+    const head = failure ? null : (source.head?.() ?? null);
+    if (head && head.length > firstLength) throw new Error(`uploadStream: a head of ${head.length} bytes is longer than the first part`);
+    head?.copy(first, 0);
+    if (!failure && !multipart) {
+      // It all fit in one part: one PUT.
+      result.size = firstLength;
+      await up.putWhole(first.subarray(0, firstLength));
+      return;
+    }
+    if (!failure && current && currentLength > 0) await enqueue(n++, current.subarray(0, currentLength), false);
+    if (!failure) await enqueue(1, first.subarray(0, firstLength), false);
+    await Promise.all(inFlight);
+    result.size = size;
+    const { uploadId } = multipart!;
+    if (failure) {
+      if (!(await up.completedElsewhere(failure.err))) throw await up.partFailed(failure.err, uploadId, String(n - 1));
+      result.size = (await up.stored())!.size;
+    } else await up.complete(uploadId, etags);
+  });
 }
 
 /**
@@ -347,7 +474,7 @@ export async function deleteImageObject(options: SpacesSettings & { bucket: stri
   const client = await spacesClient(settings);
   const s3 = await import("@aws-sdk/client-s3");
   try {
-    const existed = (await existingSize(client, options.bucket, options.key)) !== null;
+    const existed = (await storedObject(client, options.bucket, options.key)) !== null;
     if (existed) await client.send(new s3.DeleteObjectCommand({ Bucket: options.bucket, Key: options.key }));
     const found = await findUpload(client, options.bucket, options.key).catch(() => null);
     if (found) await client.send(new s3.AbortMultipartUploadCommand({ Bucket: options.bucket, Key: options.key, UploadId: found.uploadId }));

@@ -3,7 +3,7 @@ import { execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { spawnCli } from "../support/cli";
 import { startLocalDigitalOcean, type LocalDigitalOcean } from "../../tools/local-do/emulator";
 
@@ -204,7 +204,7 @@ test("an interrupted multipart upload is listed and aborted by gc; a recent one 
   const file = join(mkdtempSync(join(tmpdir(), "gc-")), "data.img");
   writeFileSync(file, randomBytes(40 << 20));
   local.s3.faults.failPutsAfter = { puts: 1, code: "InternalError" };
-  const push = await doImage("push", file, "--region", "nyc3", "--force");
+  const push = await doImage("push", file, "--region", "nyc3", "--force", "--upload-as", "original");
   delete local.s3.faults.failPutsAfter;
   expect(push.code).toBe(69);
   expect(push.stderr).toMatch(/stopped by InternalError after \d of 3 parts/);
@@ -223,20 +223,41 @@ test("an interrupted multipart upload is listed and aborted by gc; a recent one 
   expect((await doImage("gc")).stdout).toBe("no unfinished uploads under images/do-image\n");
 });
 
-test("--upload-as qcow2 sends a 64 MiB raw disk as a qcow2 of its non-zero clusters; the image imports, and a re-push finds it", async () => {
+test("a raw disk goes by default (auto) as a compressed qcow2 of its non-zero clusters; the image imports, and a re-push finds it", async () => {
   const raw = join(mkdtempSync(join(tmpdir(), "compact-")), "disk.raw");
   execFileSync("qemu-img", ["convert", "-O", "raw", sample, raw]);
-  const args = ["push", raw, "--region", "nyc3", "--skip", "boot-loader,kernel", "--upload-as", "qcow2", "--json"];
+  const args = ["push", raw, "--region", "nyc3", "--skip", "boot-loader,kernel", "--json"];
   const r = await doImage(...args);
-  expect(r.stderr).toMatch(/converted to a compact qcow2: [\d.]+ MiB to send for a 64\.0 MiB disk/);
+  expect(r.stderr).toMatch(/sending it as a compressed qcow2: a raw disk/);
+  expect(r.stderr).toMatch(/converted to a compressed qcow2: [\d.]+ MiB for a 64\.0 MiB disk \(\d+ clusters of data\)/);
   expect(r.code).toBe(0);
   const out = JSON.parse(r.stdout);
-  expect(out.upload).toMatchObject({ format: "qcow2", key: expect.stringMatching(/\/disk\.raw\.qcow2-v1\.qcow2$/), reused: false });
-  expect(out.upload.bytesUploaded).toBeLessThan(8 * 2 ** 20);
+  expect(out.upload).toMatchObject({ format: "qcow2", key: expect.stringMatching(/\/disk\.raw\.qcow2-v2\.qcow2$/), reused: false });
+  // The sample's ext4 holds about 5 MiB; compressed, less than half of that crosses the wire.
+  expect(out.upload.bytesUploaded).toBeLessThan(3 * 2 ** 20);
   expect(out.image.status).toBe("available");
   expect(await local.s3.contents("images")).toEqual({ objects: [], uploads: [] });
-  const again = await doImage(...args);
+  const again = await doImage(...args, "--upload-as", "qcow2");
   expect(JSON.parse(again.stdout)).toMatchObject({ image: { id: out.image.id }, adopted: true, upload: null });
+  // Sent as it is, it is another object and another image.
+  const original = await doImage(...args, "--upload-as", "original");
+  expect(JSON.parse(original.stdout)).toMatchObject({ adopted: false, upload: { format: "original", bytesUploaded: 64 * 2 ** 20 } });
   expect((await doImage("push", raw, "--region", "nyc3", "--upload-as", "zip")).code).toBe(64);
   await doImage("rm", String(out.image.id));
+  await doImage("rm", String(JSON.parse(original.stdout).image.id));
+});
+
+test("auto sends an image that already compresses its data as it is: a compressed qcow2, a bzip2 file", async () => {
+  const bz2 = join(dirname(sample), "debian-12-sample.raw.bz2");
+  for (const [file, reason] of [
+    [sample, /sending it as it is: the qcow2 file already compresses its data/],
+    [bz2, /sending it as it is: the file is already bzip2-compressed/],
+  ] as const) {
+    const r = await doImage("push", file, "--region", "nyc3", "--skip", "boot-loader,kernel", "--json");
+    expect(r.stderr).toMatch(reason);
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.upload).toMatchObject({ format: "original", key: expect.stringMatching(new RegExp(`/${basename(file).replace(/\./g, "\\.")}$`)) });
+    await doImage("rm", String(out.image.id));
+  }
 });

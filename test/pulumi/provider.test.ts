@@ -105,8 +105,8 @@ describe("diff", () => {
     { name: "regions reordered and duplicated", change: { regions: ["sfo3", "nyc3", "nyc3"] }, changes: "none", replaces: [] },
     { name: "same content at another path", change: { file: "/elsewhere/app.qcow2" }, changes: "none", replaces: [] },
     {
-      name: "spaces, validation and timeouts settings",
-      change: { spaces: { bucket: "other", keepObject: true }, validation: { skip: ["sshd"] }, timeouts: { import: 5 } },
+      name: "spaces (how the file is sent too), validation and timeouts settings",
+      change: { spaces: { bucket: "other", keepObject: true, uploadAs: "original" }, validation: { skip: ["sshd"] }, timeouts: { import: 5 } },
       changes: "none",
       replaces: [],
     },

@@ -70,13 +70,19 @@ test("schema.json documents CustomImage under the token the engine records for i
 test("check enforces the schema: wrongly typed inputs fail with the property path and the schema's description", () => {
   const unknown = (v: unknown) => v === "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
   const failures = schemaFailures(
-    { regions: "nyc3", spaces: { bucket: "b", keepObject: "yes", access: "public" }, timeouts: { import: "5" }, validation: { skip: ["sshdd"] } },
+    {
+      regions: "nyc3",
+      spaces: { bucket: "b", keepObject: "yes", access: "public", uploadAs: "zip" },
+      timeouts: { import: "5" },
+      validation: { skip: ["sshdd"] },
+    },
     unknown,
   );
   const reasonOf = (p: string) => failures.find((f) => f.property === p)?.reason;
   expect(reasonOf("regions")).toMatch(/must be array: Regions the image is made available in/);
   expect(reasonOf("spaces.keepObject")).toMatch(/must be boolean: Keep the uploaded object/);
   expect(reasonOf("spaces.access")).toMatch(/must be equal to one of the allowed values \(one of presigned, public-read\)/);
+  expect(reasonOf("spaces.uploadAs")).toMatch(/one of auto, original, qcow2/);
   expect(reasonOf("timeouts.import")).toMatch(/must be number/);
   expect(reasonOf("validation.skip[0]")).toMatch(/one of format, compression/);
   expect(schemaFailures({}, unknown)).toEqual([{ property: "regions", reason: "must have required property 'regions'" }]);

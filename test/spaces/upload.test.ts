@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { errorJson } from "../../provider/errors";
 import { objectKey } from "../../provider/publish";
-import { deleteImageObject, sha256File, SpacesError, uploadObject, type UploadOptions } from "../../provider/spaces";
+import { deleteImageObject, sha256File, SpacesError, uploadObject, uploadStream, type StreamSource, type UploadOptions } from "../../provider/spaces";
 import { startS3Server, type S3Server } from "../../tools/local-do/emulator";
 
 const MiB = 1024 * 1024;
@@ -126,4 +126,62 @@ test("a secret key the server echoes back never reaches the error, its JSON or i
   const err = (await uploadImage(f.path, opts).catch((e: unknown) => e)) as SpacesError;
   expect(err.message).toMatch(/EntityTooLarge: object refused \(request signed with secret \[redacted\]\)/);
   expect(`${err.message} ${err.fix} ${JSON.stringify(err)} ${JSON.stringify(errorJson(err))}`).not.toContain(s3.secretAccessKey);
+});
+
+/** A source producing `data` in uneven chunks, whose first bytes are only known at the end (as a qcow2 header is). */
+function streamOf(data: Buffer, head: Buffer, chunk = 3 * MiB + 17): StreamSource & { consumed: () => number } {
+  let consumed = 0;
+  return {
+    name: "stream",
+    maxSize: data.length,
+    consumed: () => consumed,
+    chunks: (async function* () {
+      yield Buffer.alloc(head.length); // the head's place, filled in later
+      for (let at = head.length; at < data.length; at += chunk) {
+        const piece = data.subarray(at, Math.min(data.length, at + chunk));
+        consumed += piece.length;
+        yield piece;
+      }
+    })(),
+    head: () => head,
+  };
+}
+
+describe("streamed uploads (a converted image, its size known only at the end)", () => {
+  const sha256 = "f".repeat(64);
+  const data = randomBytes(23 * MiB + 123);
+  const head = data.subarray(0, 65536);
+  const whole = createHash("sha256").update(data).digest("hex");
+
+  test("parts go out as they fill and the first, holding the head, goes last: the object is exactly the bytes", async () => {
+    const r = await uploadStream(streamOf(data, head), { ...opts, key: "s/whole.qcow2", sha256 });
+    expect(r).toMatchObject({ size: data.length, reused: false, partsUploaded: 5, partsReused: 0, bytesUploaded: data.length });
+    expect(await fetchSha(r.url)).toBe(whole);
+    // The same content under the same key: nothing is read or sent.
+    const source = streamOf(data, head);
+    expect(await uploadStream(source, { ...opts, key: "s/whole.qcow2", sha256 })).toMatchObject({ reused: true, size: data.length, bytesUploaded: 0 });
+    expect(source.consumed()).toBe(0);
+  });
+
+  test("a stream that fits in one part is one PUT", async () => {
+    const small = data.subarray(0, 3 * MiB);
+    const r = await uploadStream(streamOf(small, head), { ...opts, key: "s/small.qcow2", sha256 });
+    expect(r).toMatchObject({ size: small.length, partsUploaded: 1 });
+    expect(await fetchSha(r.url)).toBe(createHash("sha256").update(small).digest("hex"));
+  });
+
+  test("an interrupted stream resumes: stored parts with the same MD5 are kept, a part that differs is sent again", async () => {
+    s3.faults.failPutsAfter = { puts: 2, code: "InternalError" };
+    const err = (await uploadStream(streamOf(data, head), { ...opts, key: "s/resume.qcow2", sha256, concurrency: 1 }).catch((e: unknown) => e)) as SpacesError;
+    delete s3.faults.failPutsAfter;
+    expect(err).toMatchObject({ code: "spaces-Interrupted", exitCode: 69 });
+    expect((await s3.contents("images")).uploads).toHaveLength(1);
+    // Parts 2 and 3 are stored. This time part 3's bytes differ (as a changed zlib's output would): only part 2 is kept.
+    const changed = Buffer.from(data);
+    changed[11 * MiB] ^= 1;
+    const r = await uploadStream(streamOf(changed, head), { ...opts, key: "s/resume.qcow2", sha256, concurrency: 1 });
+    expect(r).toMatchObject({ partsReused: 1, partsUploaded: 4, bytesUploaded: data.length - 5 * MiB });
+    expect(await fetchSha(r.url)).toBe(createHash("sha256").update(changed).digest("hex"));
+    expect((await s3.contents("images")).uploads).toEqual([]);
+  });
 });

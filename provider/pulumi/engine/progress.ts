@@ -38,7 +38,10 @@ export function progressTo(resource: string): (e: PublishEvent) => void {
         const pct = Math.floor((e.progress.bytes / Math.max(1, e.progress.total)) * 100);
         if (pct >= lastPct + 10 || pct === 100) {
           lastPct = pct;
-          log(resource, `${e.progress.phase === "hash" ? "hashing" : "uploading"} ${pct}% (${(e.progress.rate / 1e6).toFixed(0)} MB/s)`);
+          log(
+            resource,
+            `${{ hash: "hashing", upload: "uploading", convert: "converting and uploading" }[e.progress.phase]} ${pct}% (${(e.progress.rate / 1e6).toFixed(0)} MB/s)`,
+          );
         }
         if (pct === 100) lastPct = -10;
         break;
