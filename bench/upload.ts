@@ -33,7 +33,6 @@ export async function benchUpload(): Promise<Result[]> {
     const openssl = timeCommand("openssl", ["dgst", "-sha256", file], 3);
     const hash = median([1, 2, 3].map(() => child(file, "hash", server.env).seconds));
     const runs = [1, 2, 3].map(() => child(file, "upload", server.env));
-    const upload = median(runs.map((r) => r.seconds));
     const rss = Math.max(...runs.map((r) => r.maxRssMB));
     return [
       {
