@@ -20,7 +20,7 @@ install: $(NODE_MODULES) ## install the npm dependencies from the lockfile
 build: install ## compile TypeScript into dist/, and bundle the CLI into dist/cli/ (one file, for a fast start)
 	$(TSC) -p tsconfig.json
 	@# The AWS SDK, ssh2 and its native helper load from node_modules only when a command needs them.
-	node_modules/.bin/esbuild provider/cli/main.ts provider/image/bzip2-worker.ts --bundle --platform=node --target=node20 \
+	node_modules/.bin/esbuild provider/cli/main.ts provider/image/bzip2-worker.ts provider/image/deflate-worker.ts --bundle --platform=node --target=node20 \
 	  --outdir=dist/cli --entry-names=[name] --sourcemap --log-level=warning \
 	  --external:@aws-sdk/* --external:ssh2 --external:cpu-features
 

@@ -1,11 +1,9 @@
 // Parallel bzip2 decoding: blocks are found by their bit-aligned magic and decoded in worker threads, in order.
-import { existsSync } from "node:fs";
 import { availableParallelism } from "node:os";
-import { join } from "node:path";
-import type { Worker } from "node:worker_threads";
 import { BitReader, BLOCK_MAGIC, EOS_MAGIC, OutOfInput } from "./bzip2";
 import type { BlockJob, BlockReply } from "./bzip2-worker";
 import { ImageError } from "./errors";
+import { workerPool, type Executor } from "./pool";
 
 /** The largest a compressed block can be (900 kB of input, bzip2's worst-case expansion is well under 25 %). */
 const MAX_COMPRESSED_BLOCK = 1_125_000 + 4096;
@@ -74,69 +72,14 @@ class MagicScanner {
   }
 }
 
-/** The compiled worker beside this file; where there is none (TypeScript run from source), blocks decode in this thread. */
-function workerFile(): string | null {
-  const beside = join(__dirname, "bzip2-worker.js");
-  return existsSync(beside) ? beside : null;
-}
-
-interface Executor {
-  run(job: BlockJob): Promise<BlockReply>;
-  close(): Promise<void>;
-  readonly parallel: boolean;
-}
-
-async function makeExecutor(workers: number): Promise<Executor> {
-  const file = workers > 0 ? workerFile() : null;
-  if (!file) {
-    const { runJob } = await import("./bzip2-worker");
-    return { run: async (job) => runJob(job), close: async () => undefined, parallel: false };
-  }
-  const { Worker } = await import("node:worker_threads");
-  const pool: Worker[] = [];
-  const idle: Worker[] = [];
-  const waiting: { job: BlockJob; resolve: (r: BlockReply) => void }[] = [];
-  const pending = new Map<number, (r: BlockReply) => void>();
-  const dispatch = () => {
-    while (idle.length > 0 && waiting.length > 0) {
-      const w = idle.pop()!;
-      const { job, resolve } = waiting.shift()!;
-      pending.set(job.id, resolve);
-      w.postMessage(job); // copied, not transferred: the caller keeps the input to run the job again if it must
-    }
-  };
-  let failure: Error | null = null;
-  for (let i = 0; i < workers; i++) {
-    const w = new Worker(file);
-    w.unref();
-    w.on("message", (reply: BlockReply) => {
-      pending.get(reply.id)?.(reply);
-      pending.delete(reply.id);
-      idle.push(w);
-      dispatch();
-    });
-    w.on("error", (err) => {
-      failure = err;
-      for (const [id, resolve] of pending)
-        resolve({ id, ok: false, outOfInput: false, message: `bzip2 worker failed: ${err.message}`, code: "internal", fix: "report this as a bug" });
-      pending.clear();
-    });
-    pool.push(w);
-    idle.push(w);
-  }
-  return {
-    parallel: true,
-    run: (job) =>
-      failure
-        ? Promise.reject(failure)
-        : new Promise((resolve) => {
-            waiting.push({ job, resolve });
-            dispatch();
-          }),
-    close: async () => {
-      await Promise.all(pool.map((w) => w.terminate()));
-    },
-  };
+/** Worker threads decoding blocks (bzip2-worker.ts); without its compiled file, blocks decode in this thread. */
+function makeExecutor(workers: number): Promise<Executor<BlockJob, BlockReply>> {
+  return workerPool<BlockJob, BlockReply>(
+    "bzip2-worker",
+    workers,
+    async () => (await import("./bzip2-worker")).runJob,
+    (id, err) => ({ id, ok: false, outOfInput: false, message: `bzip2 worker failed: ${err.message}`, code: "internal", fix: "report this as a bug" }),
+  );
 }
 
 export interface Bunzip2Options {

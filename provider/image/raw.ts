@@ -17,6 +17,10 @@ export class RawDisk implements VirtualDisk {
     return this.host.read(offset, length);
   }
 
+  readInto(target: Buffer, targetOffset: number, length: number, position: number): Promise<void> {
+    return this.host.readInto(target, targetOffset, length, position);
+  }
+
   async allocatedBytes(): Promise<number> {
     return Math.min(this.host.allocated, this.size);
   }
