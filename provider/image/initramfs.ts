@@ -1,7 +1,7 @@
 // Lists the files in a Linux initramfs, written here (no npm library reads the kernel's concatenated cpio layout):
 // newc/crc cpio archives ("070701"/"070702"), one after another, the first often an uncompressed early-microcode
 // archive and the last compressed (gzip or zstd here; xz, lz4, lzma and bzip2 are named but not read).
-import { gunzipSync } from "node:zlib";
+import { createGunzip } from "node:zlib";
 
 /** The most decompressed bytes read from one initramfs; a real one is well under this. */
 const MAX_INITRAMFS_BYTES = 1024 * 1024 * 1024;
@@ -23,50 +23,122 @@ const MAGICS: [string, Buffer][] = [
   ["lzma", Buffer.from([0x5d, 0x00, 0x00])],
 ];
 
-function decompress(kind: string, data: Buffer): Buffer | null {
-  if (kind === "gzip") return gunzipSync(data, { maxOutputLength: MAX_INITRAMFS_BYTES });
+/**
+ * Names in newc cpio archives fed in pieces as they are decompressed: headers and names are kept, file contents
+ * skipped, so a 100 MiB initramfs is read in the memory of one piece.
+ */
+class CpioNames {
+  private carry = Buffer.alloc(0);
+  /** Bytes of file contents (and padding) still to skip. */
+  private skip = 0;
+  private stopped = false;
+  private seen = false;
+  /** `onArchive` is called when the first archive starts. */
+  constructor(
+    private readonly files: string[],
+    private readonly onArchive: () => void,
+  ) {}
+
+  push(piece: Uint8Array): void {
+    if (this.stopped) return;
+    let buf = Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength);
+    if (this.skip > 0) {
+      const n = Math.min(this.skip, buf.length);
+      this.skip -= n;
+      buf = buf.subarray(n);
+    }
+    if (this.carry.length > 0) buf = Buffer.concat([this.carry, buf]);
+    let off = 0;
+    while (off < buf.length) {
+      // Archives are padded with zeros up to a block boundary between them.
+      if (buf[off] === 0) {
+        off++;
+        continue;
+      }
+      if (buf.length - off < 110) break;
+      if (!/^07070[12]$/.test(buf.toString("latin1", off, off + 6))) {
+        this.stopped = true;
+        break;
+      }
+      if (!this.seen) {
+        this.seen = true;
+        this.onArchive();
+      }
+      const hex = (at: number) => parseInt(buf.toString("latin1", at, at + 8), 16);
+      const fileSize = hex(off + 54);
+      const nameSize = hex(off + 94);
+      if (!Number.isFinite(fileSize) || !Number.isFinite(nameSize) || nameSize < 1) {
+        this.stopped = true;
+        break;
+      }
+      const dataStart = off + ((110 + nameSize + 3) & ~3);
+      if (dataStart > buf.length) break; // the name continues in the next piece
+      const name = buf.toString("utf8", off + 110, off + 110 + nameSize - 1);
+      if (name !== "TRAILER!!!") this.files.push(name.replace(/^\.?\//, ""));
+      const next = dataStart + ((fileSize + 3) & ~3);
+      if (next > buf.length) {
+        this.skip = next - buf.length;
+        off = buf.length;
+      } else off = next;
+    }
+    this.carry = Buffer.from(buf.subarray(off));
+  }
+}
+
+/** Decompresses `data` piece by piece into `sink`; false for a compression this reader does not decode. */
+async function decompressInto(kind: string, data: Buffer, sink: CpioNames): Promise<boolean> {
+  let total = 0;
+  const counted = (piece: Uint8Array) => {
+    total += piece.length;
+    if (total > MAX_INITRAMFS_BYTES) throw new Error(`initramfs decompresses to more than ${MAX_INITRAMFS_BYTES} bytes`);
+    sink.push(piece);
+  };
+  if (kind === "gzip") {
+    await new Promise<void>((resolve, reject) => {
+      const gunzip = createGunzip();
+      gunzip.on("data", (piece: Buffer) => {
+        try {
+          counted(piece);
+        } catch (err) {
+          gunzip.destroy(err as Error);
+        }
+      });
+      gunzip.on("end", resolve);
+      gunzip.on("error", reject);
+      gunzip.end(data);
+    });
+    return true;
+  }
   if (kind === "zstd") {
     // Loaded here so that commands that never read an initramfs do not pay for it at start-up.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { Decompress } = require("fzstd") as typeof import("fzstd");
-    const chunks: Uint8Array[] = [];
-    let total = 0;
-    const d = new Decompress((chunk) => {
-      total += chunk.length;
-      if (total > MAX_INITRAMFS_BYTES) throw new Error(`initramfs decompresses to more than ${MAX_INITRAMFS_BYTES} bytes`);
-      chunks.push(chunk);
-    });
-    d.push(data, true);
-    return Buffer.concat(chunks);
+    const d = new Decompress(counted);
+    // Fed in pieces too: fzstd hands back what each piece completes.
+    for (let at = 0; at < data.length; at += 1 << 20) d.push(data.subarray(at, Math.min(data.length, at + (1 << 20))), at + (1 << 20) >= data.length);
+    return true;
   }
-  return null;
+  return false;
 }
 
-export function listInitramfs(image: Buffer): InitramfsListing {
+export async function listInitramfs(image: Buffer): Promise<InitramfsListing> {
   const out: InitramfsListing = { files: [], layers: [] };
-  let buf = image;
   let off = 0;
-  let layer = "none";
-  for (let guard = 0; guard < 64 && off < buf.length; guard++) {
-    // Archives are padded with zeros up to a block boundary between them.
-    while (off < buf.length && buf[off] === 0) off++;
-    if (off >= buf.length) break;
-    const magic = buf.toString("latin1", off, off + 6);
+  for (let guard = 0; guard < 64 && off < image.length; guard++) {
+    while (off < image.length && image[off] === 0) off++;
+    if (off >= image.length) break;
+    const magic = image.toString("latin1", off, off + 6);
     if (magic === "070701" || magic === "070702") {
-      if (out.layers[out.layers.length - 1] !== layer) out.layers.push(layer);
-      off = readCpio(buf, off, out.files);
+      if (out.layers[out.layers.length - 1] !== "none") out.layers.push("none");
+      off = readCpio(image, off, out.files);
       continue;
     }
-    const kind = MAGICS.find(([, m]) => buf.subarray(off, off + m.length).equals(m))?.[0];
+    const kind = MAGICS.find(([, m]) => image.subarray(off, off + m.length).equals(m))?.[0];
     if (!kind) break;
-    const data = decompress(kind, buf.subarray(off));
-    if (!data) {
-      out.unreadable = kind;
-      break;
-    }
-    buf = data;
-    off = 0;
-    layer = kind;
+    // The compressed archive runs to the end: what it holds is read as it is decompressed.
+    const sink = new CpioNames(out.files, () => out.layers.push(kind));
+    if (!(await decompressInto(kind, image.subarray(off), sink))) out.unreadable = kind;
+    break;
   }
   return out;
 }

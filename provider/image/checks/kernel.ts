@@ -114,7 +114,7 @@ export async function checkKernel(guest: Guest, cfg: BootConfig | undefined): Pr
       evidence,
       "check by booting: do-image boot FILE",
     );
-  const listing = listInitramfs(buf);
+  const listing = await listInitramfs(buf);
   evidence.push({
     partition: found.initrd.partition.number,
     path: found.initrd.path,
