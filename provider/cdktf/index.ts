@@ -1,17 +1,17 @@
 // CDKTF constructs (entry "do-image/cdktf"): the same job for synth pipelines, validated at synth with do-image's validator.
 import { spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
-import { basename, join, relative, resolve } from "node:path";
+import { existsSync, mkdirSync } from "node:fs";
+import { join, relative, resolve } from "node:path";
 import { CustomImage as DoCustomImage } from "@cdktf/provider-digitalocean/lib/custom-image";
 import { Droplet } from "@cdktf/provider-digitalocean/lib/droplet";
 import { SpacesBucketObject } from "@cdktf/provider-digitalocean/lib/spaces-bucket-object";
-import { Annotations, App, Fn, TerraformStack } from "cdktf";
+import { Annotations, App, AssetType, Fn, TerraformAsset, TerraformStack } from "cdktf";
 import { Construct } from "constructs";
 import { UsageError } from "../errors";
 import { packageRoot } from "../package";
 import { failureLines, type ValidationReport } from "../image";
-import { checkInputs, objectKey, spacesRegionFor } from "../publish";
-import { publicObjectUrl, sha256FileSync, spacesLocation } from "../spaces";
+import { checkInputs, CONVERSION, objectKey, spacesRegionFor, uploadName } from "../publish";
+import { hashCacheFile, publicObjectUrl, sha256FileSync, spacesLocation } from "../spaces";
 
 export interface CustomImageConfig {
   /** The local image file (raw, qcow2, VMDK, VDI or VHDX, optionally gzip or bzip2), relative to where synth runs (cdktf.json's folder). */
@@ -30,6 +30,13 @@ export interface CustomImageConfig {
   readonly tags?: string[];
   /** Object keys are <keyPrefix>/<sha256>/<file name>. @default "do-image" */
   readonly keyPrefix?: string;
+  /**
+   * How the file is uploaded: "qcow2" converts it at synth into the compressed qcow2 `do-image push` sends (only its
+   * non-zero clusters; cached by content, added to the stack as an asset), "auto" does so for raw disks and containers
+   * of uncompressed data. The default sends the file as it is, because the object's URL changes with the choice and
+   * Terraform replaces an image whose URL changed. @default "original"
+   */
+  readonly uploadAs?: "auto" | "original" | "qcow2";
   /** Check ids whose failures only warn; `enabled: false` skips validation. @default { enabled: true, skip: [] } */
   readonly validation?: { readonly enabled?: boolean; readonly skip?: string[] };
 }
@@ -43,6 +50,27 @@ const cliPath = () => join(packageRoot(), "dist", "provider", "cli", "main.js");
  */
 function pathForTerraform(scope: Construct, file: string): string {
   return relative(resolve(App.of(scope).outdir, "stacks", TerraformStack.of(scope).node.id), file);
+}
+
+/**
+ * The compressed qcow2 of `file` (do-image convert, in a child process: constructs are built synchronously), kept in the
+ * cache by content so that synth converts once; null where `auto` sends the file as it is.
+ */
+function convertForSynth(file: string, sha256: string, uploadAs: "auto" | "qcow2"): string | null {
+  const dir = join(hashCacheFile(), "..", "converted");
+  const out = join(dir, `${sha256}.${CONVERSION}.qcow2`);
+  if (existsSync(out)) return out;
+  mkdirSync(dir, { recursive: true });
+  const args = [cliPath(), "convert", "--json", ...(uploadAs === "auto" ? ["--auto"] : []), file, out];
+  const r = spawnSync(process.execPath, args, { encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
+  let result: { converted?: boolean; error?: { message: string } };
+  try {
+    result = JSON.parse(r.stdout);
+  } catch {
+    throw new UsageError(`do-image convert could not run on ${file}: ${r.stderr || r.error?.message}`, "run do-image convert on the file to see why");
+  }
+  if (result.error) throw new UsageError(`do-image convert ${file}: ${result.error.message}`, "run do-image validate on the file to see what is wrong");
+  return result.converted ? out : null;
 }
 
 function validateForSynth(file: string, skip: string[] = []): ValidationReport {
@@ -66,6 +94,8 @@ export class CustomImage extends Construct {
   readonly sha256: string;
   readonly objectKey: string;
   readonly regions: string[];
+  /** How the file is uploaded: as it is, or as the compressed qcow2 made at synth. */
+  readonly uploadedAs: "original" | "qcow2";
 
   constructor(scope: Construct, id: string, config: CustomImageConfig) {
     super(scope, id);
@@ -86,15 +116,20 @@ export class CustomImage extends Construct {
     this.regions = inputs.regions;
     const spacesRegion = spacesRegionFor(config.spacesRegion, this.regions[0]);
     this.sha256 = sha256FileSync(file);
-    this.objectKey = objectKey(this.sha256, basename(file), config.keyPrefix);
+    const uploadAs = config.uploadAs ?? "original";
+    const converted = uploadAs === "original" ? null : convertForSynth(file, this.sha256, uploadAs);
+    this.uploadedAs = converted ? "qcow2" : "original";
+    this.objectKey = objectKey(this.sha256, uploadName(file, this.uploadedAs), config.keyPrefix);
+    // A converted image is an asset of the stack: copied into its output folder, named relative to it.
+    const source = converted ? new TerraformAsset(this, "converted", { path: converted, type: AssetType.FILE }).path : pathForTerraform(this, file);
     this.object = new SpacesBucketObject(this, "object", {
       region: spacesRegion,
       bucket: config.bucket,
       key: this.objectKey,
-      source: pathForTerraform(this, file),
+      source,
       acl: "public-read",
       // Terraform notices a content change through the etag even where the key would not change.
-      etag: Fn.filemd5(pathForTerraform(this, file)),
+      etag: Fn.filemd5(source),
     });
     this.image = new DoCustomImage(this, "image", {
       name: config.name ?? id,

@@ -175,6 +175,46 @@ function buildProgram(): Command {
     });
 
   program
+    .command("convert")
+    .description("write the image as the compressed qcow2 push sends: only its non-zero clusters, deflated (qemu-img reads it)")
+    .argument("<file>", "disk image: raw, qcow2, VMDK, VDI or VHDX, optionally gzip- or bzip2-compressed")
+    .argument("<output>", "the qcow2 file to write (replaced if it exists)")
+    .option("--auto", "convert only where push's --upload-as auto would (raw disks, containers of uncompressed data); else say why not")
+    .option("--json", "print the result as JSON")
+    .action(async (file: string, output: string, o: { json?: boolean; auto?: boolean }) => {
+      const [{ openImage, writeCompressedQcow2, fileShape }, { chooseUploadFormat }, { bytes }, { resolve }] = await Promise.all([
+        import("../image"),
+        import("../publish/upload-format"),
+        import("./format"),
+        import("node:path"),
+      ]);
+      await run(
+        o.json,
+        async () => {
+          if (resolve(file) === resolve(output))
+            throw new UsageError(`<output> is ${file} itself`, "name another file: the image is read while the qcow2 is written", "<output>");
+          const choice = o.auto ? chooseUploadFormat("auto", await fileShape(file)) : { format: "qcow2", reason: "as asked" };
+          if (choice.format !== "qcow2") {
+            if (!o.json) process.stdout.write(`not converted: ${choice.reason}\n`);
+            return { file, output: null, converted: false, reason: choice.reason };
+          }
+          const image = await openImage(file);
+          try {
+            const stats = await writeCompressedQcow2(image.disk, output);
+            if (!o.json)
+              process.stdout.write(
+                `wrote ${output}: ${bytes(stats.size)}, a compressed qcow2 of a ${bytes(stats.virtualSize)} disk (${stats.dataClusters} clusters of data)\n`,
+              );
+            return { file, output, converted: true, reason: choice.reason, ...stats };
+          } finally {
+            await image.close();
+          }
+        },
+        file,
+      );
+    });
+
+  program
     .command("push")
     .description("validate, upload to Spaces, import as a custom image, wait, and copy it to more regions")
     .argument("<file>", "disk image to publish")

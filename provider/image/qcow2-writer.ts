@@ -258,3 +258,29 @@ export function qcow2SizeBound(virtualSize: number): number {
   const refs = Math.ceil(all / REFCOUNTS_PER_BLOCK) + 2;
   return (all + refs * 2) * CLUSTER;
 }
+
+/**
+ * Writes `disk` to `output` as the compressed qcow2 that `push` sends: into a temporary file beside it, the header
+ * last, then renamed into place, so `output` is never a partial image.
+ */
+export async function writeCompressedQcow2(disk: VirtualDisk, output: string, options: CompressedQcow2Options = {}): Promise<Qcow2Stats> {
+  const { open, rename, rm } = await import("node:fs/promises");
+  const tmp = `${output}.${process.pid}.tmp`;
+  const handle = await open(tmp, "w");
+  try {
+    const q = compressedQcow2(disk, options);
+    let at = 0;
+    for await (const chunk of q.chunks) {
+      await handle.write(chunk, 0, chunk.length, at);
+      at += chunk.length;
+    }
+    await handle.write(q.header(), 0, CLUSTER, 0);
+    await handle.close();
+    await rename(tmp, output);
+    return q.stats;
+  } catch (err) {
+    await handle.close().catch(() => undefined);
+    await rm(tmp, { force: true });
+    throw err;
+  }
+}

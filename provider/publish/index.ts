@@ -23,6 +23,7 @@ export {
   type SpacesTarget,
   type InputProblem,
 } from "./inputs";
-export { objectKey, adoptionMarker, isAdoptionMarker, spacesRegionFor, imageNameFromFile, DEFAULT_KEY_PREFIX } from "./naming";
+export { objectKey, adoptionMarker, isAdoptionMarker, spacesRegionFor, imageNameFromFile, uploadName, DEFAULT_KEY_PREFIX, CONVERSION } from "./naming";
+export { chooseUploadFormat, type UploadChoice, type SentFormat } from "./upload-format";
 export { cachedValidation, requireFile } from "./validation";
 export { PublishError, ValidationFailedError, inputError, type PublishStage } from "./errors";

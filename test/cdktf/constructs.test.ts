@@ -1,5 +1,6 @@
 // The CDKTF constructs: what they synthesize, and `synth` failing on an image DigitalOcean would reject.
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative, resolve } from "node:path";
 import { CustomImage as DoCustomImage } from "@cdktf/provider-digitalocean/lib/custom-image";
@@ -98,4 +99,35 @@ test("app.synth() writes the Terraform JSON offline, as `cdktf synth` does", () 
   app.synth();
   const tf = JSON.parse(readFileSync(join(outdir, "stacks", "do-image-example", "cdk.tf.json"), "utf8"));
   expect(Object.keys(tf.resource).sort()).toEqual(["digitalocean_custom_image", "digitalocean_droplet", "digitalocean_spaces_bucket_object"]);
+});
+
+test("uploadAs: a raw disk is converted at synth into the compressed qcow2 push sends, added as an asset; auto leaves a compressed qcow2 as it is", () => {
+  const raw = join(mkdtempSync(join(tmpdir(), "cdktf-raw-")), "disk.raw");
+  execFileSync("qemu-img", ["convert", "-O", "raw", SAMPLE, raw]);
+  const outdir = mkdtempSync(join(tmpdir(), "cdktf-out-"));
+  const app = new App({ outdir });
+  const stack = new TerraformStack(app, "converted");
+  new DigitaloceanProvider(stack, "do", {});
+  const image = new CustomImage(stack, "img", {
+    file: raw,
+    regions: ["nyc3"],
+    bucket: "bkt",
+    uploadAs: "auto",
+    validation: { skip: ["boot-loader", "kernel"] },
+  });
+  const asIs = new CustomImage(stack, "sample", { file: SAMPLE, regions: ["nyc3"], bucket: "bkt", uploadAs: "auto", validation: { enabled: false } });
+  app.synth();
+  expect(image.uploadedAs).toBe("qcow2");
+  expect(image.objectKey).toMatch(/^do-image\/[0-9a-f]{64}\/disk\.raw\.qcow2-v2\.qcow2$/);
+  expect(asIs).toMatchObject({ uploadedAs: "original", objectKey: expect.stringMatching(/\/debian-12-sample\.qcow2$/) });
+  const stackDir = join(outdir, "stacks", "converted");
+  const tf = JSON.parse(readFileSync(join(stackDir, "cdk.tf.json"), "utf8"));
+  const objects = Object.values(tf.resource.digitalocean_spaces_bucket_object) as { key: string; source: string; etag: string }[];
+  const object = objects.find((o) => o.key === image.objectKey)!;
+  // Terraform finds the converted file inside the stack's output, named relative to where it runs.
+  expect(object.source).toMatch(/^assets\/.+\.qcow2$/);
+  expect(object.etag).toBe(`\${filemd5("${object.source}")}`);
+  const converted = join(stackDir, object.source);
+  expect(execFileSync("qemu-img", ["compare", "-f", "raw", "-F", "qcow2", raw, converted], { encoding: "utf8" })).toMatch(/identical/);
+  expect(statSync(converted).size).toBeLessThan(statSync(raw).size / 8);
 });
