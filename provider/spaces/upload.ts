@@ -252,11 +252,16 @@ async function session(what: string, options: UploadOptions) {
         if (!(await completedElsewhere(err, size))) throw err;
       });
   };
+  const abort = (uploadId: string) =>
+    client.send(new s3.AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId })).then(
+      () => undefined,
+      () => undefined,
+    );
   /** The error for a part that failed: fatal ones abort the upload (its parts would linger and cost money). */
   const partFailed = async (err: unknown, uploadId: string, partCount: string): Promise<SpacesError> => {
     const code = codeOf(err);
     if (FATAL.has(code) || err instanceof SpacesError) {
-      await client.send(new s3.AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId })).catch(() => undefined);
+      await abort(uploadId);
       return err instanceof SpacesError ? err : explain(err, settings, bucket, key);
     }
     const stopped = options.signal?.aborted ? "interrupted" : `stopped by ${code || (err as Error).message}`;
@@ -284,7 +289,8 @@ async function session(what: string, options: UploadOptions) {
       result.url = await url();
       return result;
     } catch (err) {
-      if (err instanceof SpacesError) throw err;
+      // do-image's own errors (a Spaces error, or the image failing to read while it streams) are already explained.
+      if (err instanceof DoImageError) throw err;
       throw explain(err, settings, bucket, key);
     } finally {
       client.destroy();
@@ -292,7 +298,7 @@ async function session(what: string, options: UploadOptions) {
   };
   const stored = () => storedObject(client, bucket, key);
   const resumable = () => findUpload(client, bucket, key);
-  return { result, stored, resumable, partSizeFor, createUpload, sendPart, putWhole, complete, completedElsewhere, partFailed, run };
+  return { result, stored, resumable, partSizeFor, createUpload, sendPart, putWhole, complete, completedElsewhere, abort, partFailed, run };
 }
 
 /** Uploads a file as one object, resuming an unfinished multipart upload of the same key; an object of the same size is reused. */
@@ -388,7 +394,7 @@ export async function uploadStream(source: StreamSource, options: UploadOptions)
     let current: Buffer | null = null;
     let currentLength = 0;
     let n = 1;
-    let multipart: { uploadId: string; found: Awaited<ReturnType<typeof up.resumable>> } | null = null;
+    let multipart = null as { uploadId: string; found: Awaited<ReturnType<typeof up.resumable>> } | null;
     const etags = new Map<number, string>();
     const inFlight = new Set<Promise<void>>();
     let failure = null as { err: unknown } | null;
@@ -419,30 +425,37 @@ export async function uploadStream(source: StreamSource, options: UploadOptions)
     };
 
     let size = 0;
-    for await (const chunk of source.chunks) {
-      size += chunk.length;
-      let at = 0;
-      while (at < chunk.length && !failure) {
-        if (n === 1 && firstLength < partSize) {
-          const k = chunk.copy(first, firstLength, at);
-          firstLength += k;
+    try {
+      for await (const chunk of source.chunks) {
+        size += chunk.length;
+        let at = 0;
+        while (at < chunk.length && !failure) {
+          if (n === 1 && firstLength < partSize) {
+            const k = chunk.copy(first, firstLength, at);
+            firstLength += k;
+            at += k;
+            continue;
+          }
+          if (n === 1) n = 2;
+          if (!current) {
+            current = free.pop() ?? Buffer.allocUnsafe(partSize);
+            currentLength = 0;
+          }
+          const k = chunk.copy(current, currentLength, at);
+          currentLength += k;
           at += k;
-          continue;
+          if (currentLength === partSize) {
+            await enqueue(n++, current, true);
+            current = null;
+          }
         }
-        if (n === 1) n = 2;
-        if (!current) {
-          current = free.pop() ?? Buffer.allocUnsafe(partSize);
-          currentLength = 0;
-        }
-        const k = chunk.copy(current, currentLength, at);
-        currentLength += k;
-        at += k;
-        if (currentLength === partSize) {
-          await enqueue(n++, current, true);
-          current = null;
-        }
+        if (failure) break;
       }
-      if (failure) break;
+    } catch (err) {
+      // The source failed (the image could not be read): nothing more will come, so what was sent is aborted.
+      await Promise.allSettled(inFlight);
+      if (multipart) await up.abort(multipart.uploadId);
+      throw err;
     }
     const head = failure ? null : (source.head?.() ?? null);
     if (head && head.length > firstLength) throw new Error(`uploadStream: a head of ${head.length} bytes is longer than the first part`);

@@ -4,6 +4,7 @@ import { mkdtempSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { errorJson } from "../../provider/errors";
+import { ImageError } from "../../provider/image";
 import { objectKey } from "../../provider/publish";
 import { deleteImageObject, sha256File, SpacesError, uploadObject, uploadStream, type StreamSource, type UploadOptions } from "../../provider/spaces";
 import { startS3Server, type S3Server } from "../../tools/local-do/emulator";
@@ -168,6 +169,21 @@ describe("streamed uploads (a converted image, its size known only at the end)",
     const r = await uploadStream(streamOf(small, head), { ...opts, key: "s/small.qcow2", sha256 });
     expect(r).toMatchObject({ size: small.length, partsUploaded: 1 });
     expect(await fetchSha(r.url)).toBe(createHash("sha256").update(small).digest("hex"));
+  });
+
+  test("a source that fails part way (the image cannot be read) fails with its own error, and the parts sent are aborted", async () => {
+    const broken = new ImageError("disk.qcow2: cluster 9 is past the end of the file", { file: "disk.qcow2", code: "truncated", fix: "copy it again" });
+    const source: StreamSource = {
+      name: "broken",
+      maxSize: data.length,
+      chunks: (async function* () {
+        for (let at = 0; at < 17 * MiB; at += MiB) yield data.subarray(at, at + MiB);
+        throw broken;
+      })(),
+    };
+    const err = await uploadStream(source, { ...opts, key: "s/broken.qcow2", sha256 }).catch((e: unknown) => e);
+    expect(err).toBe(broken);
+    expect(await s3.contents("images")).toEqual({ objects: [], uploads: [] });
   });
 
   test("an interrupted stream resumes: stored parts with the same MD5 are kept, a part that differs is sent again", async () => {
