@@ -48,7 +48,8 @@ export function storedDeflate(cluster: Uint8Array): Buffer {
 
 export function runJob(job: DeflateJob): DeflateReply {
   // A 4 KiB window: QEMU inflates compressed clusters with one (windowBits -12).
-  const options = { level: job.level, windowBits: 12 };
+  // One output chunk a bit larger than a cluster: deflate's output comes back whole, without pieces to join.
+  const options = { level: job.level, windowBits: 12, chunkSize: job.clusterSize + 4096 };
   const lengths: number[] = [];
   let at = 0;
   const put = (b: Uint8Array) => {

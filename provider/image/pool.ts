@@ -40,7 +40,8 @@ export async function workerPool<J extends { id: number }, R extends { id: numbe
   };
   let failure: Error | null = null;
   for (let i = 0; i < workers; i++) {
-    const w = new Worker(file);
+    // A small young generation: workers hold little but the buffers they are handed, and each one adds its heap to RSS.
+    const w = new Worker(file, { resourceLimits: { maxYoungGenerationSizeMb: 4 } });
     w.unref();
     w.on("message", (reply: R) => {
       pending.get(reply.id)?.(reply);

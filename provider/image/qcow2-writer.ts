@@ -51,7 +51,7 @@ export interface CompressedQcow2Options {
    * compresses twice as fast as level 6 (`qemu-img convert -c`) for a few percent more bytes
    */
   level?: number;
-  /** Worker threads compressing. @default the machine's parallelism, at most 4 */
+  /** Worker threads compressing. @default one less than the machine's parallelism (at least 1, at most 4) */
   workers?: number;
   /** Called with bytes of the virtual disk read so far. */
   onScan?: (bytes: number, total: number) => void;
@@ -82,7 +82,8 @@ export function compressedQcow2(disk: VirtualDisk, options: CompressedQcow2Optio
   const clusters = Math.ceil(virtualSize / CLUSTER);
   const l1Size = Math.max(1, Math.ceil(clusters / L2_ENTRIES));
   const level = options.level ?? 2;
-  const workers = options.workers ?? Math.min(availableParallelism(), 4);
+  // One core is left to this thread, which reads, finds the zero clusters and sends.
+  const workers = options.workers ?? Math.max(1, Math.min(availableParallelism() - 1, 4));
   const stats: Qcow2Stats = { size: CLUSTER, virtualSize, dataClusters: 0, storedClusters: 0 };
   /** L2 tables by L1 index, made when a cluster in their range has data. */
   const l2 = new Map<number, Buffer>();
@@ -142,8 +143,8 @@ export function compressedQcow2(disk: VirtualDisk, options: CompressedQcow2Optio
       (id, err) => ({ id, bytes: new Uint8Array(0), out: new Uint8Array(0), lengths: [], stored: 0, error: err.message }),
     );
     try {
-      // Each worker has a run to compress and one waiting, while the earliest is sent.
-      const lookahead = Math.max(2, workers * 2);
+      // Each worker has a run to compress, and one more waits read, while the earliest is sent.
+      const lookahead = workers + 1;
       const pending: ReturnType<typeof startRun>[] = [];
       for (let r = 0; r < Math.min(lookahead, runs); r++) pending.push(startRun(pool, r));
       for (let r = 0; r < runs; r++) {

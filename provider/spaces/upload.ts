@@ -36,7 +36,7 @@ export interface UploadOptions extends SpacesSettings {
   access?: Access;
   /** Lifetime of the presigned URL, long enough for a slow import. @default 43200 (12 hours; SigV4 allows 7 days) */
   presignSeconds?: number;
-  /** @default 16 MiB for a file, 8 MiB for a stream (each part is in memory), larger when 9,000 parts would not do */
+  /** @default 16 MiB for a file, 6 MiB for a stream (each part is in memory), larger when 9,000 parts would not do */
   partSize?: number;
   /** Parts in flight at once; memory use is about concurrency × partSize. @default 4 */
   concurrency?: number;
@@ -386,8 +386,9 @@ export async function uploadStream(source: StreamSource, options: UploadOptions)
       result.size = existing.size;
       return;
     }
-    const partSize = up.partSizeFor(source.maxSize, 8 * MiB);
-    const concurrency = Math.max(1, options.concurrency ?? 4);
+    const partSize = up.partSizeFor(source.maxSize, 6 * MiB);
+    // Three in flight rather than a file's four: every part of a stream is in memory until it is sent.
+    const concurrency = Math.max(1, options.concurrency ?? 3);
     const free: Buffer[] = [];
     const first = Buffer.allocUnsafe(partSize);
     let firstLength = 0;
