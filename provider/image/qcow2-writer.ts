@@ -60,7 +60,6 @@ export interface CompressedQcow2Options {
 /** Grows by doubling: one counter per host cluster of compressed data. */
 class Counts {
   private a = new Uint16Array(1024);
-  length = 0;
   add(index: number): void {
     while (index >= this.a.length) {
       const b = new Uint16Array(this.a.length * 2);
@@ -69,7 +68,6 @@ class Counts {
     }
     if (this.a[index] === 0xffff) throw new Error(`qcow2 writer: host cluster ${index} is shared by more compressed clusters than a 16-bit refcount holds`);
     this.a[index]++;
-    this.length = Math.max(this.length, index + 1);
   }
   get(index: number): number {
     return this.a[index];
@@ -123,8 +121,8 @@ export function compressedQcow2(disk: VirtualDisk, options: CompressedQcow2Optio
         bytes.buffer as ArrayBuffer,
         out.buffer as ArrayBuffer,
       ]);
-      freeRuns.push(Buffer.from(reply.bytes.buffer, reply.bytes.byteOffset, reply.bytes.byteLength));
       if (reply.error) throw new Error(`qcow2 writer: compressing clusters failed: ${reply.error}`);
+      freeRuns.push(Buffer.from(reply.bytes.buffer, reply.bytes.byteOffset, reply.bytes.byteLength));
       return { end: at + length, clusters: found.map((i) => first + i), reply };
     })();
     // Awaited in turn later; a failure before then must not count as unhandled (it is rethrown where awaited).

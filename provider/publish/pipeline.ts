@@ -255,7 +255,10 @@ async function uploadChoice(file: string, requested: SpacesTarget["uploadAs"]): 
   const { fileShape } = await import("../image");
   return fileShape(file).then(
     (shape) => chooseUploadFormat(requested ?? "auto", shape),
-    () => chooseUploadFormat(requested === "qcow2" ? "qcow2" : "original", { fileSize: 0, compression: "none" }),
+    () =>
+      requested === "qcow2"
+        ? { format: "qcow2", reason: "as asked" }
+        : { format: "original", reason: "its metadata could not be read, so it is not converted (validation says what is wrong)" },
   );
 }
 
