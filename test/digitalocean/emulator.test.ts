@@ -1,6 +1,6 @@
 // The emulator behaves like DigitalOcean where the provider depends on it: failed imports, persistence, delete then 404.
 import { scaledClock } from "../../tools/local-do/clock";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DigitalOceanClient, ImportFailedError, waitForImage } from "../../provider/digitalocean";
@@ -35,6 +35,26 @@ test("an image DigitalOcean's importer rejects (raw with no partition table) is 
     const c = new DigitalOceanClient({ endpoint: emulator.url, token: emulator.token, clock: scaledClock(0.001) });
     const image = await c.images.createCustom({ name: "blank", url: file.url, region: "nyc3" });
     await expect(waitForImage(c, image.id, wait)).rejects.toThrow(/raw image has no MBR or GPT partition table/);
+  } finally {
+    await file.close();
+    await emulator.close();
+  }
+});
+
+test("a qcow2 whose refcounts qemu-img check finds corrupt is refused, as it would not convert", async () => {
+  const emulator = await startEmulator({ timings: { importMs: 5 } });
+  const bad = join(mkdtempSync(join(tmpdir(), "emu-")), "corrupt.qcow2");
+  const bytes = readFileSync(SAMPLE);
+  // The header cluster's refcount set to 0, while the header is in use.
+  const refTable = Number(bytes.readBigUInt64BE(48));
+  const firstBlock = Number(bytes.readBigUInt64BE(refTable));
+  bytes.writeUInt16BE(0, firstBlock);
+  writeFileSync(bad, bytes);
+  const file = await serveFile(bad);
+  try {
+    const c = new DigitalOceanClient({ endpoint: emulator.url, token: emulator.token, clock: scaledClock(0.001) });
+    const image = await c.images.createCustom({ name: "corrupt", url: file.url, region: "nyc3" });
+    await expect(waitForImage(c, image.id, wait)).rejects.toThrow(/The qcow2 image is corrupt \(qemu-img check: .*"corruptions": 1/);
   } finally {
     await file.close();
     await emulator.close();

@@ -734,7 +734,9 @@ async function judgeLikeImporter(file: string): Promise<{ ok: true; virtualSize:
   const { execFile } = await import("node:child_process");
   const { open } = await import("node:fs/promises");
   const run = (cmd: string, args: string[]) =>
-    new Promise<string>((resolve, reject) => execFile(cmd, args, { maxBuffer: 16 * 1024 * 1024 }, (err, out) => (err ? reject(err) : resolve(out))));
+    new Promise<string>((resolve, reject) =>
+      execFile(cmd, args, { maxBuffer: 16 * 1024 * 1024 }, (err, out) => (err ? reject(Object.assign(err, { stdout: out })) : resolve(out))),
+    );
   const head = Buffer.alloc(512);
   const fh = await open(file, "r");
   await fh.read(head, 0, 512, 0);
@@ -759,6 +761,16 @@ async function judgeLikeImporter(file: string): Promise<{ ok: true; virtualSize:
       return { ok: false, message: `The image format ${info.format} is not supported; use raw, qcow2, VHDX, VDI or VMDK.` };
     if (info["backing-filename"]) return { ok: false, message: "The image has a backing file; flatten it first." };
     if (info["virtual-size"] > 100 * 1024 ** 3) return { ok: false, message: "The image's virtual size is over the 100 GiB limit." };
+    // A qcow2 whose tables disagree (refcounts, overlapping or out-of-file clusters) does not convert: checked as
+    // qemu-img checks it, so that do-image's own qcow2 output is held to it in every push test.
+    if (info.format === "qcow2") {
+      // Exit 2 is corruption; 3 is leaked clusters only, which converts fine.
+      const check = await run("qemu-img", ["check", "--output=json", target]).then(
+        () => null,
+        (err: { code?: number; stdout?: string }) => (err.code === 3 ? null : (err.stdout ?? String(err))),
+      );
+      if (check !== null) return { ok: false, message: `The qcow2 image is corrupt (qemu-img check: ${check.replace(/\s+/g, " ").slice(0, 300)}).` };
+    }
     if (info.format === "raw") {
       const mbr = Buffer.alloc(512);
       const rh = await open(target, "r");
