@@ -24,8 +24,8 @@ const MAGICS: [string, Buffer][] = [
 ];
 
 /**
- * Names in newc cpio archives fed in pieces as they are decompressed: headers and names are kept, file contents
- * skipped, so a 100 MiB initramfs is read in the memory of one piece.
+ * Names in newc cpio archives, one after another with zeros between them, fed in pieces as they are decompressed:
+ * headers and names are kept, file contents skipped, so a 100 MiB initramfs is read in the memory of one piece.
  */
 class CpioNames {
   private carry = Buffer.alloc(0);
@@ -39,15 +39,15 @@ class CpioNames {
     private readonly onArchive: () => void,
   ) {}
 
-  push(piece: Uint8Array): void {
-    if (this.stopped) return;
+  /** Reads a piece; where in it data that is not a cpio archive starts (a compressed one), or null. */
+  push(piece: Uint8Array): number | null {
+    if (this.stopped) return null;
     let buf = Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength);
-    if (this.skip > 0) {
-      const n = Math.min(this.skip, buf.length);
-      this.skip -= n;
-      buf = buf.subarray(n);
-    }
-    if (this.carry.length > 0) buf = Buffer.concat([this.carry, buf]);
+    const skipped = Math.min(this.skip, buf.length);
+    this.skip -= skipped;
+    buf = buf.subarray(skipped);
+    const carried = this.carry.length;
+    if (carried > 0) buf = Buffer.concat([this.carry, buf]);
     let off = 0;
     while (off < buf.length) {
       // Archives are padded with zeros up to a block boundary between them.
@@ -55,11 +55,12 @@ class CpioNames {
         off++;
         continue;
       }
-      if (buf.length - off < 110) break;
+      if (buf.length - off < 6) break;
       if (!/^07070[12]$/.test(buf.toString("latin1", off, off + 6))) {
         this.stopped = true;
-        break;
+        return skipped + off - carried;
       }
+      if (buf.length - off < 110) break; // the header continues in the next piece
       if (!this.seen) {
         this.seen = true;
         this.onArchive();
@@ -82,6 +83,7 @@ class CpioNames {
       } else off = next;
     }
     this.carry = Buffer.from(buf.subarray(off));
+    return null;
   }
 }
 
@@ -123,39 +125,12 @@ async function decompressInto(kind: string, data: Buffer, sink: CpioNames): Prom
 
 export async function listInitramfs(image: Buffer): Promise<InitramfsListing> {
   const out: InitramfsListing = { files: [], layers: [] };
-  let off = 0;
-  for (let guard = 0; guard < 64 && off < image.length; guard++) {
-    while (off < image.length && image[off] === 0) off++;
-    if (off >= image.length) break;
-    const magic = image.toString("latin1", off, off + 6);
-    if (magic === "070701" || magic === "070702") {
-      if (out.layers[out.layers.length - 1] !== "none") out.layers.push("none");
-      off = readCpio(image, off, out.files);
-      continue;
-    }
-    const kind = MAGICS.find(([, m]) => image.subarray(off, off + m.length).equals(m))?.[0];
-    if (!kind) break;
-    // The compressed archive runs to the end: what it holds is read as it is decompressed.
-    const sink = new CpioNames(out.files, () => out.layers.push(kind));
-    if (!(await decompressInto(kind, image.subarray(off), sink))) out.unreadable = kind;
-    break;
-  }
+  // Uncompressed archives first (early microcode), then, where they stop, at most one compressed layer to the end.
+  const at = new CpioNames(out.files, () => out.layers.push("none")).push(image);
+  if (at === null) return out;
+  const kind = MAGICS.find(([, m]) => image.subarray(at, at + m.length).equals(m))?.[0];
+  if (!kind) return out;
+  const sink = new CpioNames(out.files, () => out.layers.push(kind));
+  if (!(await decompressInto(kind, image.subarray(at), sink))) out.unreadable = kind;
   return out;
-}
-
-/** Reads one newc cpio archive from `off`, appending its names; returns the offset after its trailer. */
-function readCpio(buf: Buffer, off: number, files: string[]): number {
-  const hex = (at: number) => parseInt(buf.toString("latin1", at, at + 8), 16);
-  while (off + 110 <= buf.length) {
-    if (!/^07070[12]$/.test(buf.toString("latin1", off, off + 6))) break;
-    const fileSize = hex(off + 54);
-    const nameSize = hex(off + 94);
-    if (!Number.isFinite(fileSize) || !Number.isFinite(nameSize) || nameSize < 1) break;
-    const name = buf.toString("utf8", off + 110, off + 110 + nameSize - 1);
-    const dataStart = (off + 110 + nameSize + 3) & ~3;
-    off = (dataStart + fileSize + 3) & ~3;
-    if (name === "TRAILER!!!") break;
-    files.push(name.replace(/^\.?\//, ""));
-  }
-  return off;
 }
