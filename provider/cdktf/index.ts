@@ -1,7 +1,7 @@
 // CDKTF constructs (entry "do-image/cdktf"): the same job for synth pipelines, validated at synth with do-image's validator.
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync } from "node:fs";
-import { join, relative, resolve } from "node:path";
+import { dirname, join, relative, resolve } from "node:path";
 import { CustomImage as DoCustomImage } from "@cdktf/provider-digitalocean/lib/custom-image";
 import { Droplet } from "@cdktf/provider-digitalocean/lib/droplet";
 import { SpacesBucketObject } from "@cdktf/provider-digitalocean/lib/spaces-bucket-object";
@@ -10,8 +10,8 @@ import { Construct } from "constructs";
 import { UsageError } from "../errors";
 import { packageRoot } from "../package";
 import { failureLines, type ValidationReport } from "../image";
-import { checkInputs, CONVERSION, objectKey, spacesRegionFor, uploadName } from "../publish";
-import { hashCacheFile, publicObjectUrl, sha256FileSync, spacesLocation } from "../spaces";
+import { checkInputs, convertedCopyPath, objectKey, spacesRegionFor, uploadName } from "../publish";
+import { publicObjectUrl, sha256FileSync, spacesLocation } from "../spaces";
 
 export interface CustomImageConfig {
   /** The local image file (raw, qcow2, VMDK, VDI or VHDX, optionally gzip or bzip2), relative to where synth runs (cdktf.json's folder). */
@@ -57,10 +57,9 @@ function pathForTerraform(scope: Construct, file: string): string {
  * cache by content so that synth converts once; null where `auto` sends the file as it is.
  */
 function convertForSynth(file: string, sha256: string, uploadAs: "auto" | "qcow2"): string | null {
-  const dir = join(hashCacheFile(), "..", "converted");
-  const out = join(dir, `${sha256}.${CONVERSION}.qcow2`);
+  const out = convertedCopyPath(sha256);
   if (existsSync(out)) return out;
-  mkdirSync(dir, { recursive: true });
+  mkdirSync(dirname(out), { recursive: true });
   const args = [cliPath(), "convert", "--json", ...(uploadAs === "auto" ? ["--auto"] : []), file, out];
   const r = spawnSync(process.execPath, args, { encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
   let result: { converted?: boolean; error?: { message: string } };

@@ -182,7 +182,7 @@ function buildProgram(): Command {
     .option("--auto", "convert only where push's --upload-as auto would (raw disks, containers of uncompressed data); else say why not")
     .option("--json", "print the result as JSON")
     .action(async (file: string, output: string, o: { json?: boolean; auto?: boolean }) => {
-      const [{ openImage, writeCompressedQcow2, fileShape }, { chooseUploadFormat }, { bytes }, { resolve }] = await Promise.all([
+      const [{ openImage, writeCompressedQcow2 }, { uploadFormatFor }, { bytes }, { resolve }] = await Promise.all([
         import("../image"),
         import("../publish/upload-format"),
         import("./format"),
@@ -193,7 +193,7 @@ function buildProgram(): Command {
         async () => {
           if (resolve(file) === resolve(output))
             throw new UsageError(`<output> is ${file} itself`, "name another file: the image is read while the qcow2 is written", "<output>");
-          const choice = o.auto ? chooseUploadFormat("auto", await fileShape(file)) : { format: "qcow2", reason: "as asked" };
+          const choice = await uploadFormatFor(file, o.auto ? "auto" : "qcow2");
           if (choice.format !== "qcow2") {
             if (!o.json) process.stdout.write(`not converted: ${choice.reason}\n`);
             return { file, output: null, converted: false, reason: choice.reason };

@@ -23,7 +23,17 @@ export {
   type SpacesTarget,
   type InputProblem,
 } from "./inputs";
-export { objectKey, adoptionMarker, isAdoptionMarker, spacesRegionFor, imageNameFromFile, uploadName, DEFAULT_KEY_PREFIX, CONVERSION } from "./naming";
-export { chooseUploadFormat, type UploadChoice, type SentFormat } from "./upload-format";
+export {
+  objectKey,
+  adoptionMarker,
+  isAdoptionMarker,
+  spacesRegionFor,
+  imageNameFromFile,
+  uploadName,
+  convertedCopyPath,
+  DEFAULT_KEY_PREFIX,
+  CONVERSION,
+} from "./naming";
+export { chooseUploadFormat, uploadFormatFor, type UploadChoice, type SentFormat } from "./upload-format";
 export { cachedValidation, requireFile } from "./validation";
 export { PublishError, ValidationFailedError, inputError, type PublishStage } from "./errors";

@@ -1,6 +1,7 @@
 // The names the pipeline gives things, each rule once: object keys, adoption markers, the Spaces region, image names.
 import { createHash } from "node:crypto";
-import { basename } from "node:path";
+import { basename, dirname, join } from "node:path";
+import { hashCacheFile } from "../spaces";
 
 export const DEFAULT_KEY_PREFIX = "do-image";
 
@@ -14,6 +15,11 @@ export function objectKey(sha256: string, file: string, prefix = DEFAULT_KEY_PRE
  * so the same source sent the same way is found again, and a changed conversion makes a new image.
  */
 export const CONVERSION = "qcow2-v2";
+
+/** Where a converted copy of content `sha256` is kept on this machine (CDKTF's synth uploads it as a file). */
+export function convertedCopyPath(sha256: string): string {
+  return join(dirname(hashCacheFile()), "converted", `${sha256}.${CONVERSION}.qcow2`);
+}
 
 /** What an upload of `file` sent as `format` is called in the bucket: the file's name, and the conversion's. */
 export function uploadName(file: string, format: "original" | "qcow2"): string {

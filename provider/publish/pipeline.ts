@@ -7,7 +7,7 @@ import { inputError, PublishError, ValidationFailedError } from "./errors";
 import { checkInputs, type PublishInputs, type SpacesTarget } from "./inputs";
 import { lockContent, type ContentLock } from "./lock";
 import { adoptionMarker, CONVERSION, isAdoptionMarker, objectKey, uploadName } from "./naming";
-import { chooseUploadFormat, type SentFormat, type UploadChoice } from "./upload-format";
+import { uploadFormatFor, type SentFormat, type UploadChoice } from "./upload-format";
 import { cachedValidation, requireFile } from "./validation";
 
 export type PublishEvent =
@@ -251,15 +251,11 @@ async function sendFile(file: string, format: SentFormat, options: UploadOptions
 }
 
 /** How `file` is sent; a file whose metadata cannot be read is sent as it is, and validation says what is wrong. */
-async function uploadChoice(file: string, requested: SpacesTarget["uploadAs"]): Promise<UploadChoice> {
-  const { fileShape } = await import("../image");
-  return fileShape(file).then(
-    (shape) => chooseUploadFormat(requested ?? "auto", shape),
-    () =>
-      requested === "qcow2"
-        ? { format: "qcow2", reason: "as asked" }
-        : { format: "original", reason: "its metadata could not be read, so it is not converted (validation says what is wrong)" },
-  );
+function uploadChoice(file: string, requested: SpacesTarget["uploadAs"] = "auto"): Promise<UploadChoice> {
+  return uploadFormatFor(file, requested).catch(() => ({
+    format: "original" as const,
+    reason: "its metadata could not be read, so it is not converted (validation says what is wrong)",
+  }));
 }
 
 export async function publishImage(options: PublishOptions): Promise<PublishResult> {

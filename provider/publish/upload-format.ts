@@ -26,3 +26,10 @@ export function chooseUploadFormat(requested: UploadFormat, shape: FileShape): U
     reason: shape.format === "raw" ? "a raw disk: only its non-zero clusters are sent, compressed" : `its ${shape.format} data is not compressed`,
   };
 }
+
+/** How `file` is sent, from its own metadata; a file whose metadata cannot be read is an error here. */
+export async function uploadFormatFor(file: string, requested: UploadFormat): Promise<UploadChoice> {
+  if (requested !== "auto") return chooseUploadFormat(requested, { fileSize: 0, compression: "none" });
+  const { fileShape } = await import("../image"); // the readers load only when a file is judged
+  return chooseUploadFormat("auto", await fileShape(file));
+}

@@ -38,7 +38,7 @@ export interface UploadOptions extends SpacesSettings {
   presignSeconds?: number;
   /** @default 16 MiB for a file, 6 MiB for a stream (each part is in memory), larger when 9,000 parts would not do */
   partSize?: number;
-  /** Parts in flight at once; memory use is about concurrency × partSize. @default 4 */
+  /** Parts in flight at once; memory use is about concurrency × partSize. @default 4 for a file, 3 for a stream */
   concurrency?: number;
   onProgress?: (p: Progress) => void;
   /** Stops the upload, leaving its parts for a later run to resume. */
@@ -394,7 +394,8 @@ export async function uploadStream(source: StreamSource, options: UploadOptions)
     let firstLength = 0;
     let current: Buffer | null = null;
     let currentLength = 0;
-    let n = 1;
+    /** The number of the next part after the first. */
+    let n = 2;
     let multipart = null as { uploadId: string; found: Awaited<ReturnType<typeof up.resumable>> } | null;
     const etags = new Map<number, string>();
     const inFlight = new Set<Promise<void>>();
@@ -431,13 +432,12 @@ export async function uploadStream(source: StreamSource, options: UploadOptions)
         size += chunk.length;
         let at = 0;
         while (at < chunk.length && !failure) {
-          if (n === 1 && firstLength < partSize) {
+          if (firstLength < partSize) {
             const k = chunk.copy(first, firstLength, at);
             firstLength += k;
             at += k;
             continue;
           }
-          if (n === 1) n = 2;
           if (!current) {
             current = free.pop() ?? Buffer.allocUnsafe(partSize);
             currentLength = 0;
