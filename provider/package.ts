@@ -1,5 +1,7 @@
-// This package's own files, found from wherever its code runs (the sources or dist/): its root and its version.
+// This package's own files, found from wherever its code runs (the sources or dist/): its root, its version, and the
+// per-user folder it keeps caches in.
 import { existsSync, readFileSync } from "node:fs";
+import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 
 let found: { root: string; version: string } | undefined;
@@ -20,3 +22,6 @@ export const packageRoot = (): string => locate().root;
 
 /** The package's version, as package.json gives it. */
 export const packageVersion = (): string => locate().version;
+
+/** The per-user cache folder: $DO_IMAGE_CACHE, else $XDG_CACHE_HOME/do-image, else ~/.cache/do-image. */
+export const cacheDir = (): string => process.env.DO_IMAGE_CACHE ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "do-image");

@@ -1,8 +1,8 @@
 // One publish of a given content at a time on this machine: a lock in the cache folder (proper-lockfile: an atomic
 // mkdir, refreshed while held, taken over once stale if its holder died), so a second push waits and then adopts.
 import { mkdir } from "node:fs/promises";
-import { dirname, join } from "node:path";
-import { hashCacheFile } from "../spaces";
+import { join } from "node:path";
+import { cacheDir } from "../package";
 
 /** How long a lock whose holder stopped refreshing it (a killed process) blocks others. */
 const STALE_MS = 20_000;
@@ -17,7 +17,7 @@ export interface ContentLock {
  */
 export async function lockContent(name: string, onWait: (path: string) => void): Promise<ContentLock> {
   const lockfile = await import("proper-lockfile");
-  const dir = join(dirname(hashCacheFile()), "locks");
+  const dir = join(cacheDir(), "locks");
   // No cache folder to lock in (a read-only home, say): go on without; adopt-after-create still converges.
   const usable = await mkdir(dir, { recursive: true }).then(
     () => true,

@@ -1,7 +1,7 @@
 // The names the pipeline gives things, each rule once: object keys, adoption markers, the Spaces region, image names.
 import { createHash } from "node:crypto";
-import { basename, dirname, join } from "node:path";
-import { hashCacheFile } from "../spaces";
+import { basename, join } from "node:path";
+import { cacheDir } from "../package";
 
 export const DEFAULT_KEY_PREFIX = "do-image";
 
@@ -18,7 +18,7 @@ export const CONVERSION = "qcow2-v2";
 
 /** Where a converted copy of content `sha256` is kept on this machine (CDKTF's synth uploads it as a file). */
 export function convertedCopyPath(sha256: string): string {
-  return join(dirname(hashCacheFile()), "converted", `${sha256}.${CONVERSION}.qcow2`);
+  return join(cacheDir(), "converted", `${sha256}.${CONVERSION}.qcow2`);
 }
 
 /** What an upload of `file` sent as `format` is called in the bucket: the file's name, and the conversion's. */

@@ -2,9 +2,8 @@
 import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { UsageError } from "../errors";
-import { packageVersion } from "../package";
+import { cacheDir, packageVersion } from "../package";
 import { validateImage, type ValidationReport } from "../image";
-import { hashCacheFile } from "../spaces";
 
 /** A file the pipeline can read: it exists and is a regular file (a FIFO would block, a folder is a mistake). */
 export async function requireFile(file: string, field = "file"): Promise<void> {
@@ -18,7 +17,7 @@ export async function requireFile(file: string, field = "file"): Promise<void> {
  * judged now and cached.
  */
 export async function cachedValidation(file: string, sha256: string, skip: readonly string[] = []): Promise<ValidationReport> {
-  const cacheFile = join(dirname(hashCacheFile()), "validation", packageVersion(), `${sha256}-${[...skip].sort().join(",") || "none"}.json`);
+  const cacheFile = join(cacheDir(), "validation", packageVersion(), `${sha256}-${[...skip].sort().join(",") || "none"}.json`);
   try {
     return { ...(JSON.parse(await readFile(cacheFile, "utf8")) as ValidationReport), file };
   } catch {

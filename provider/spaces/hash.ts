@@ -2,8 +2,8 @@
 import { createHash } from "node:crypto";
 import { closeSync, mkdirSync, openSync, readFileSync, readSync, renameSync, statSync, writeFileSync, type BigIntStats } from "node:fs";
 import { open, stat } from "node:fs/promises";
-import { homedir } from "node:os";
 import { dirname, join } from "node:path";
+import { cacheDir } from "../package";
 
 export interface Progress {
   /** "convert": a converted upload, produced while it is sent; bytes count the disk read so far. */
@@ -16,7 +16,7 @@ export interface Progress {
   etaSeconds: number;
 }
 
-export const hashCacheFile = () => join(process.env.DO_IMAGE_CACHE ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "do-image"), "sha256.json");
+export const hashCacheFile = () => join(cacheDir(), "sha256.json");
 
 type CacheEntries = Record<string, { sha256: string; at: string }>;
 
