@@ -1,5 +1,5 @@
 // `do-image completion bash|zsh|fish`: completion scripts generated from the command tree itself, so they never drift.
-import type { Command } from "commander";
+import type { CommandSpec } from "./args";
 
 interface Node {
   path: string[];
@@ -7,10 +7,10 @@ interface Node {
   options: string[];
 }
 
-function walk(cmd: Command, path: string[] = []): Node[] {
-  const options = cmd.options.flatMap((o) => [o.long, o.short].filter((x): x is string => Boolean(x)));
-  const subs = cmd.commands.filter((c) => c.name() !== "help");
-  return [{ path, subcommands: subs.map((c) => c.name()), options }, ...subs.flatMap((c) => walk(c, [...path, c.name()]))];
+function walk(cmd: CommandSpec, path: string[] = []): Node[] {
+  const options = (cmd.flags ?? []).flatMap((f) => [`--${f.name}`, ...(f.short ? [`-${f.short}`] : [])]);
+  const subs = cmd.commands ?? [];
+  return [{ path, subcommands: subs.map((c) => c.name), options }, ...subs.flatMap((c) => walk(c, [...path, c.name]))];
 }
 
 function bash(nodes: Node[]): string {
@@ -56,7 +56,7 @@ function fish(nodes: Node[]): string {
   return `${lines.join("\n")}\n`;
 }
 
-export function completionScript(program: Command, shell: string): string {
+export function completionScript(program: CommandSpec, shell: string): string {
   const nodes = walk(program);
   if (shell === "bash") return bash(nodes);
   if (shell === "zsh") return zsh(nodes);

@@ -2,8 +2,8 @@
 // The `do-image` command line: a thin face that turns arguments into core calls and results into output and exit codes.
 // The AWS SDK warns on Node 20 at every start that its 2027 releases will need Node 22; the README says so once instead.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
-import { Argument, Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { DoImageError, EXIT, UsageError, errorJson, exitCodeOf } from "../errors";
+import { helpText, parseCommandLine, type CommandSpec, type Opts } from "./args";
 import { CHECK_IDS } from "../image/checks/types";
 import { packageVersion } from "../package";
 import { colour as c } from "./format";
@@ -30,35 +30,35 @@ async function run(json: boolean | undefined, body: () => Promise<unknown>, file
   }
 }
 
-const list = (v: string, prev: string[] = []) => [
-  ...prev,
+const list = (v: string, prev: unknown = []) => [
+  ...(prev as string[]),
   ...v
     .split(",")
     .map((x) => x.trim())
     .filter(Boolean),
 ];
 
-function checkIds(v: string, prev: string[] = []): string[] {
+function checkIds(v: string, prev: unknown = []): string[] {
   const ids = list(v, prev);
   const bad = ids.filter((id) => !(CHECK_IDS as readonly string[]).includes(id));
-  if (bad.length) throw new InvalidArgumentError(`${bad.map((b) => `"${b}"`).join(", ")} is not a check id (${CHECK_IDS.join(", ")})`);
+  if (bad.length) throw new Error(`${bad.map((b) => `"${b}"`).join(", ")} is not a check id (${CHECK_IDS.join(", ")})`);
   return ids;
 }
 
 function imageId(v: string): number {
-  if (!/^[1-9]\d{0,15}$/.test(v)) throw new InvalidArgumentError(`"${v}" is not an image id (a positive whole number; do-image ls lists them)`);
+  if (!/^[1-9]\d{0,15}$/.test(v)) throw new Error(`"${v}" is not an image id (a positive whole number; do-image ls lists them)`);
   return Number(v);
 }
 
 function nonNegative(v: string): number {
   const n = Number(v);
-  if (!(n >= 0) || !Number.isFinite(n)) throw new InvalidArgumentError(`"${v}" is not a number of hours (0 or more)`);
+  if (!(n >= 0) || !Number.isFinite(n)) throw new Error(`"${v}" is not a number of hours (0 or more)`);
   return n;
 }
 
 function positive(v: string): number {
   const n = Number(v);
-  if (!(n > 0) || !Number.isFinite(n)) throw new InvalidArgumentError(`"${v}" is not a positive number`);
+  if (!(n > 0) || !Number.isFinite(n)) throw new Error(`"${v}" is not a positive number`);
   return n;
 }
 
@@ -82,7 +82,7 @@ const flagFor = (field: string) => PUSH_FLAGS[field.replace(/\[\d+\]$/, "")] ?? 
 /** Each retry or wait is said as it happens, so a slow network or a rate limit is never silence. */
 const retryLog = (line: string) => process.stderr.write(`${c.dim(line)}\n`);
 
-async function client(flags: TokenFlags) {
+async function client(flags: Opts & TokenFlags) {
   const [{ DigitalOceanClient }, { apiSettings }] = await Promise.all([import("../digitalocean"), import("./settings")]);
   return new DigitalOceanClient({ ...apiSettings(flags), log: retryLog });
 }
@@ -97,339 +97,395 @@ function onInterrupt(what: string): () => void {
   return () => process.off("SIGINT", handler);
 }
 
-function buildProgram(): Command {
-  const program = new Command("do-image")
-    .description("Validate, boot, upload and import Linux disk images as DigitalOcean custom images")
-    .version(packageVersion(), "-v, --version", "print the version")
-    .addOption(new Option("-t, --access-token <token>", "DigitalOcean API token (default: $DIGITALOCEAN_TOKEN, else doctl's saved context)"))
-    .addOption(new Option("--context <name>", "doctl auth context whose token to use"))
-    .addOption(new Option("--api-url <url>", "API endpoint (default: $DIGITALOCEAN_API_URL, else https://api.digitalocean.com)").env("DIGITALOCEAN_API_URL"))
-    .showHelpAfterError("(do-image help <command> shows its flags)")
-    .exitOverride();
+const FILE_ARG = { name: "file", description: "disk image: raw, qcow2, VMDK, VDI or VHDX, optionally gzip- or bzip2-compressed" };
 
-  program
-    .command("inspect")
-    .description("show an image's format, sizes and partitions, reading only the metadata it needs")
-    .argument("<file>", "disk image: raw, qcow2, VMDK, VDI or VHDX, optionally gzip- or bzip2-compressed")
-    .option("--json", "print a JSON report")
-    .action(async (file: string, opts: { json?: boolean }) => {
-      const [{ inspectImage }, { renderInspect }] = await Promise.all([import("../image/inspect"), import("./inspect")]);
-      await run(
-        opts.json,
-        async () => {
-          const report = await inspectImage(file);
-          if (!opts.json) process.stdout.write(`${renderInspect(report)}\n`);
-          process.exitCode = report.findings.some((f) => f.severity === "error") ? EXIT.refused : EXIT.ok;
-          return report;
-        },
-        file,
-      );
-    });
-
-  program
-    .command("validate")
-    .description("judge every DigitalOcean requirement locally: format, size, partitions, filesystem, cloud-init, datasources, sshd, boot")
-    .argument("<file>", "disk image: raw, qcow2, VMDK, VDI or VHDX, optionally gzip- or bzip2-compressed")
-    .option("--json", 'print the JSON report: { "file", "ok", "checks": [ { "id", "status", "message", "evidence", "fix" } ] }')
-    .option("--skip <ids>", "comma-separated check ids whose failures count as warnings", checkIds)
-    .action(async (file: string, opts: { json?: boolean; skip?: string[] }) => {
-      const [{ validateImage, unreadable }, { renderValidate }] = await Promise.all([import("../image/checks/validate"), import("./validate")]);
-      await run(
-        opts.json,
-        async () => {
-          const report = await validateImage(file, { skip: opts.skip });
-          process.stdout.write(`${opts.json ? JSON.stringify(report, null, 2) : renderValidate(report)}\n`);
-          process.exitCode = unreadable(report) ? EXIT.unreadable : report.ok ? EXIT.ok : EXIT.refused;
-        },
-        file,
-      );
-    });
-
-  program
-    .command("boot")
-    .description("boot the image locally in QEMU as DigitalOcean starts a Droplet, and log in over SSH")
-    .argument("<file>", "disk image: raw, qcow2, VMDK, VDI or VHDX, optionally gzip- or bzip2-compressed")
-    .option("--json", "print the JSON report")
-    .option("--timeout <seconds>", "seconds before an unfinished boot fails (default 600 under TCG, 240 under KVM)", positive)
-    .option("--keep-console <file>", "write the whole serial console to this file")
-    .addOption(new Option("--accel <accel>", "accelerator: auto tries KVM and falls back to TCG").choices(["auto", "kvm", "tcg"]).default("auto"))
-    .option("--memory <MiB>", "guest memory", positive, 1024)
-    .action(async (file: string, o: { json?: boolean; timeout?: number; keepConsole?: string; accel: "auto" | "kvm" | "tcg"; memory: number }) => {
-      const [{ bootImage }, { renderBoot }] = await Promise.all([import("../image/boot"), import("./boot")]);
-      await run(
-        o.json,
-        async () => {
-          const report = await bootImage(file, {
-            timeoutSeconds: o.timeout,
-            keepConsole: o.keepConsole,
-            accel: o.accel,
-            memoryMiB: o.memory,
-            onProgress: (m) => process.stderr.write(`${c.dim("boot")} ${m}\n`),
-          });
-          if (!o.json) process.stdout.write(`${renderBoot(report)}\n`);
-          process.exitCode = report.verdict === "works" ? EXIT.ok : EXIT.refused;
-          return report;
-        },
-        file,
-      );
-    });
-
-  program
-    .command("convert")
-    .description("write the image as the compressed qcow2 push sends: only its non-zero clusters, deflated (qemu-img reads it)")
-    .argument("<file>", "disk image: raw, qcow2, VMDK, VDI or VHDX, optionally gzip- or bzip2-compressed")
-    .argument("<output>", "the qcow2 file to write (replaced if it exists)")
-    .option("--auto", "convert only where push's --upload-as auto would (raw disks, containers of uncompressed data); else say why not")
-    .option("--json", "print the result as JSON")
-    .action(async (file: string, output: string, o: { json?: boolean; auto?: boolean }) => {
-      const [{ openImage, writeCompressedQcow2 }, { uploadFormatFor }, { bytes }, { resolve }] = await Promise.all([
-        import("../image"),
-        import("../publish/upload-format"),
-        import("./format"),
-        import("node:path"),
-      ]);
-      await run(
-        o.json,
-        async () => {
-          if (resolve(file) === resolve(output))
-            throw new UsageError(`<output> is ${file} itself`, "name another file: the image is read while the qcow2 is written", "<output>");
-          const choice = await uploadFormatFor(file, o.auto ? "auto" : "qcow2");
-          if (choice.format !== "qcow2") {
-            if (!o.json) process.stdout.write(`not converted: ${choice.reason}\n`);
-            return { file, output: null, converted: false, reason: choice.reason };
-          }
-          const image = await openImage(file);
-          try {
-            const stats = await writeCompressedQcow2(image.disk, output);
-            if (!o.json)
-              process.stdout.write(
-                `wrote ${output}: ${bytes(stats.size)}, a compressed qcow2 of a ${bytes(stats.virtualSize)} disk (${stats.dataClusters} clusters of data)\n`,
-              );
-            return { file, output, converted: true, reason: choice.reason, ...stats };
-          } finally {
-            await image.close();
-          }
-        },
-        file,
-      );
-    });
-
-  program
-    .command("push")
-    .description("validate, upload to Spaces, import as a custom image, wait, and copy it to more regions")
-    .argument("<file>", "disk image to publish")
-    .requiredOption("--region <slug>", "region to import into (nyc3, sfo3, ams3, …)")
-    .option("--regions <slugs>", "more regions to copy the image to, in parallel (comma-separated)", list, [])
-    .option("--name <name>", "image name (default: the file name)")
-    .option("--bucket <name>", "Spaces bucket to upload to (default: $SPACES_BUCKET)")
-    .option("--spaces-region <slug>", "region of that bucket (default: $SPACES_REGION, else --region)")
-    .option("--key-prefix <prefix>", "object key prefix", "do-image")
-    .option("--public", "upload the object public-read instead of private with a presigned URL")
-    .option("--keep-object", "keep the uploaded object after the import")
-    .addOption(
-      new Option(
-        "--upload-as <format>",
-        "qcow2: a compressed qcow2 of only the non-zero clusters, produced while it uploads; original: the file as it is; auto: qcow2 for raw disks and uncompressed containers, else original",
-      )
-        .choices(["auto", "original", "qcow2"])
-        .default("auto"),
-    )
-    .option("--distribution <name>", "distribution shown in the control panel", "Unknown")
-    .option("--description <text>", "image description")
-    .option("--tag <tag>", "tag the image (repeatable, or comma-separated)", list, [])
-    .option("--skip <ids>", "checks whose failures count as warnings", checkIds, [])
-    .option("--force", "publish even when checks fail")
-    .option("--import-timeout <minutes>", "minutes to wait for the import and each transfer", positive, 60)
-    .option("--json", "print the result as JSON")
-    .action(async (file: string, o: Record<string, unknown>, cmd: Command) => {
-      const [core, { progressPrinter, renderPushed }, { imageJson }, { apiSettings }] = await Promise.all([
-        import("../publish"),
-        import("./progress"),
-        import("./images"),
-        import("./settings"),
-      ]);
-      const printer = progressPrinter();
-      const stopInterrupt = onInterrupt("run the same command to resume: the parts already uploaded are kept, and an image already importing is found again");
-      await run(
-        o.json as boolean,
-        async () => {
-          const inputs = {
-            file,
-            name: (o.name as string) ?? core.imageNameFromFile(file),
-            regions: [o.region as string, ...(o.regions as string[])],
-            importRegion: o.region as string,
-            distribution: o.distribution as string,
-            description: o.description as string | undefined,
-            tags: o.tag as string[],
-            spaces: {
-              bucket: ((o.bucket as string) ?? process.env.SPACES_BUCKET)!,
-              region: o.spacesRegion as string | undefined,
-              keyPrefix: o.keyPrefix as string,
-              access: o.public ? ("public-read" as const) : ("presigned" as const),
-              keepObject: Boolean(o.keepObject),
-              uploadAs: o.uploadAs as "auto" | "original" | "qcow2",
-            },
-            validation: { skip: o.force ? [...CHECK_IDS] : (o.skip as string[]) },
-            timeouts: { import: o.importTimeout as number, transfer: o.importTimeout as number },
-          };
-          // Every bad flag is a usage error, named as the flag, before anything is read, hashed or sent.
-          const r = await core
-            .publishImage({ ...inputs, fieldName: flagFor, api: { ...apiSettings(cmd.optsWithGlobals()), log: retryLog }, onEvent: printer.onEvent })
-            .catch((err) => {
-              if (err instanceof core.ValidationFailedError) {
-                const ids = (err.details().failed as string[]).join(",");
-                process.stderr.write(
-                  `${c.dim(`hint: nothing was uploaded; --skip ${ids} accepts these failures, --force publishes whatever the checks say`)}\n`,
-                );
-              }
-              throw err;
+/** The command tree: each command's arguments, flags and body. Global flags stand before or after the command. */
+const PROGRAM: CommandSpec = {
+  name: "do-image",
+  description: "Validate, boot, upload and import Linux disk images as DigitalOcean custom images",
+  flags: [
+    { name: "version", short: "v", description: "print the version" },
+    { name: "access-token", short: "t", value: "<token>", description: "DigitalOcean API token (default: $DIGITALOCEAN_TOKEN, else doctl's saved context)" },
+    { name: "context", value: "<name>", description: "doctl auth context whose token to use" },
+    {
+      name: "api-url",
+      value: "<url>",
+      description: "API endpoint (default: $DIGITALOCEAN_API_URL, else https://api.digitalocean.com)",
+      env: "DIGITALOCEAN_API_URL",
+    },
+  ],
+  commands: [
+    {
+      name: "inspect",
+      description: "show an image's format, sizes and partitions, reading only the metadata it needs",
+      args: [FILE_ARG],
+      flags: [{ name: "json", description: "print a JSON report" }],
+      run: async ([file], opts) => {
+        const [{ inspectImage }, { renderInspect }] = await Promise.all([import("../image/inspect"), import("./inspect")]);
+        await run(
+          opts.json as boolean,
+          async () => {
+            const report = await inspectImage(file as string);
+            if (!opts.json) process.stdout.write(`${renderInspect(report)}\n`);
+            process.exitCode = report.findings.some((f) => f.severity === "error") ? EXIT.refused : EXIT.ok;
+            return report;
+          },
+          file as string,
+        );
+      },
+    },
+    {
+      name: "validate",
+      description: "judge every DigitalOcean requirement locally: format, size, partitions, filesystem, cloud-init, datasources, sshd, boot",
+      args: [FILE_ARG],
+      flags: [
+        { name: "json", description: 'print the JSON report: { "file", "ok", "checks": [ { "id", "status", "message", "evidence", "fix" } ] }' },
+        { name: "skip", value: "<ids>", description: "comma-separated check ids whose failures count as warnings", parse: checkIds },
+      ],
+      run: async ([file], opts) => {
+        const [{ validateImage, unreadable }, { renderValidate }] = await Promise.all([import("../image/checks/validate"), import("./validate")]);
+        await run(
+          opts.json as boolean,
+          async () => {
+            const report = await validateImage(file as string, { skip: opts.skip as string[] | undefined });
+            process.stdout.write(`${opts.json ? JSON.stringify(report, null, 2) : renderValidate(report)}\n`);
+            process.exitCode = unreadable(report) ? EXIT.unreadable : report.ok ? EXIT.ok : EXIT.refused;
+          },
+          file as string,
+        );
+      },
+    },
+    {
+      name: "boot",
+      description: "boot the image locally in QEMU as DigitalOcean starts a Droplet, and log in over SSH",
+      args: [FILE_ARG],
+      flags: [
+        { name: "json", description: "print the JSON report" },
+        { name: "timeout", value: "<seconds>", description: "seconds before an unfinished boot fails (default 600 under TCG, 240 under KVM)", parse: positive },
+        { name: "keep-console", value: "<file>", description: "write the whole serial console to this file" },
+        { name: "accel", value: "<accel>", description: "accelerator: auto tries KVM and falls back to TCG", choices: ["auto", "kvm", "tcg"], default: "auto" },
+        { name: "memory", value: "<MiB>", description: "guest memory", parse: positive, default: 1024 },
+      ],
+      run: async ([file], o) => {
+        const [{ bootImage }, { renderBoot }] = await Promise.all([import("../image/boot"), import("./boot")]);
+        await run(
+          o.json as boolean,
+          async () => {
+            const report = await bootImage(file as string, {
+              timeoutSeconds: o.timeout as number | undefined,
+              keepConsole: o.keepConsole as string | undefined,
+              accel: o.accel as "auto" | "kvm" | "tcg",
+              memoryMiB: o.memory as number,
+              onProgress: (m) => process.stderr.write(`${c.dim("boot")} ${m}\n`),
             });
-          printer.stop();
-          if (!o.json) process.stdout.write(`${renderPushed(r)}\n`);
-          return {
-            image: imageJson(r.image),
-            adopted: r.adopted,
-            upload: r.upload
-              ? {
-                  bucket: r.upload.bucket,
-                  key: r.upload.key,
-                  sha256: r.upload.sha256,
-                  format: r.uploadAs?.format,
-                  size: r.upload.size,
-                  reused: r.upload.reused,
-                  bytesUploaded: r.upload.bytesUploaded,
-                }
-              : null,
-            objectDeleted: r.objectDeleted,
-          };
+            if (!o.json) process.stdout.write(`${renderBoot(report)}\n`);
+            process.exitCode = report.verdict === "works" ? EXIT.ok : EXIT.refused;
+            return report;
+          },
+          file as string,
+        );
+      },
+    },
+    {
+      name: "convert",
+      description: "write the image as the compressed qcow2 push sends: only its non-zero clusters, deflated (qemu-img reads it)",
+      args: [FILE_ARG, { name: "output", description: "the qcow2 file to write (replaced if it exists)" }],
+      flags: [
+        { name: "auto", description: "convert only where push's --upload-as auto would (raw disks, containers of uncompressed data); else say why not" },
+        { name: "json", description: "print the result as JSON" },
+      ],
+      run: async ([fileArg, outputArg], o) => {
+        const file = fileArg as string;
+        const output = outputArg as string;
+        const [{ openImage, writeCompressedQcow2 }, { uploadFormatFor }, { bytes }, { resolve }] = await Promise.all([
+          import("../image"),
+          import("../publish/upload-format"),
+          import("./format"),
+          import("node:path"),
+        ]);
+        await run(
+          o.json as boolean,
+          async () => {
+            if (resolve(file) === resolve(output))
+              throw new UsageError(`<output> is ${file} itself`, "name another file: the image is read while the qcow2 is written", "<output>");
+            const choice = await uploadFormatFor(file, o.auto ? "auto" : "qcow2");
+            if (choice.format !== "qcow2") {
+              if (!o.json) process.stdout.write(`not converted: ${choice.reason}\n`);
+              return { file, output: null, converted: false, reason: choice.reason };
+            }
+            const image = await openImage(file);
+            try {
+              const stats = await writeCompressedQcow2(image.disk, output);
+              if (!o.json)
+                process.stdout.write(
+                  `wrote ${output}: ${bytes(stats.size)}, a compressed qcow2 of a ${bytes(stats.virtualSize)} disk (${stats.dataClusters} clusters of data)\n`,
+                );
+              return { file, output, converted: true, reason: choice.reason, ...stats };
+            } finally {
+              await image.close();
+            }
+          },
+          file,
+        );
+      },
+    },
+    {
+      name: "push",
+      description: "validate, upload to Spaces, import as a custom image, wait, and copy it to more regions",
+      args: [{ name: "file", description: "disk image to publish" }],
+      flags: [
+        { name: "region", value: "<slug>", description: "region to import into (nyc3, sfo3, ams3, …)", required: true },
+        {
+          name: "regions",
+          value: "<slugs>",
+          description: "more regions to copy the image to, in parallel (comma-separated)",
+          parse: list,
+          default: [],
+          hideDefault: true,
         },
-        file,
-      );
-      printer.stop();
-      stopInterrupt();
-    });
-
-  program
-    .command("ls")
-    .description("list your custom images")
-    .option("--tag <tag>", "only images with this tag")
-    .option("--format <columns>", `columns to show, comma-separated (default ${"ID,Name,Status,Regions,Distribution,Size"})`)
-    .option("--no-header", "leave out the header line")
-    .option("--json", "print JSON")
-    .action(async (o: { tag?: string; json?: boolean; format?: string; header: boolean }, cmd: Command) => {
-      const { imageJson, renderImages, LS_COLUMNS, LS_DEFAULT_FORMAT } = await import("./images");
-      const columns = list(o.format ?? LS_DEFAULT_FORMAT);
-      const bad = columns.filter((k) => !LS_COLUMNS[k]);
-      if (bad.length) throw new UsageError(`--format: unknown column ${bad.join(", ")}`, `use any of ${Object.keys(LS_COLUMNS).join(", ")}`, "--format");
-      await run(o.json, async () => {
-        const images = [];
-        for await (const i of (await client(cmd.optsWithGlobals())).images.list({ private: true, tagName: o.tag }))
-          if (i.type === "custom") images.push(imageJson(i));
-        if (!o.json) {
-          const text = renderImages(images, columns, o.header);
-          if (text) process.stdout.write(`${text}\n`);
-        }
-        return images;
-      });
-    });
-
-  program
-    .command("regions")
-    .description("manage an image's regions")
-    .command("add")
-    .description("copy an image to more regions, in parallel, and wait")
-    .argument("<id>", "image id", imageId)
-    .argument("<regions...>", "region slugs")
-    .option("--timeout <minutes>", "minutes to wait for each transfer", positive, 60)
-    .option("--json", "print JSON")
-    .action(async (id: number, regions: string[], o: { timeout: number; json?: boolean }, cmd: Command) => {
-      const [{ addRegions, REGION_SLUG }, { progressPrinter }, { imageJson }] = await Promise.all([
-        import("../publish"),
-        import("./progress"),
-        import("./images"),
-      ]);
-      const bad = regions.filter((r) => !REGION_SLUG.test(r));
-      if (bad.length) throw new UsageError(`${bad.join(", ")}: not a region slug`, "region slugs are three letters and a digit, e.g. nyc3", "<regions...>");
-      const printer = progressPrinter();
-      await run(o.json, async () => {
-        const image = await addRegions(await client(cmd.optsWithGlobals()), id, regions, { timeoutMinutes: o.timeout, onEvent: printer.onEvent });
+        { name: "name", value: "<name>", description: "image name (default: the file name)" },
+        { name: "bucket", value: "<name>", description: "Spaces bucket to upload to (default: $SPACES_BUCKET)" },
+        { name: "spaces-region", value: "<slug>", description: "region of that bucket (default: $SPACES_REGION, else --region)" },
+        { name: "key-prefix", value: "<prefix>", description: "object key prefix", default: "do-image" },
+        { name: "public", description: "upload the object public-read instead of private with a presigned URL" },
+        { name: "keep-object", description: "keep the uploaded object after the import" },
+        {
+          name: "upload-as",
+          value: "<format>",
+          description:
+            "qcow2: a compressed qcow2 of only the non-zero clusters, produced while it uploads; original: the file as it is; auto: qcow2 for raw disks and uncompressed containers, else original",
+          choices: ["auto", "original", "qcow2"],
+          default: "auto",
+        },
+        { name: "distribution", value: "<name>", description: "distribution shown in the control panel", default: "Unknown" },
+        { name: "description", value: "<text>", description: "image description" },
+        { name: "tag", value: "<tag>", description: "tag the image (repeatable, or comma-separated)", parse: list, default: [], hideDefault: true },
+        { name: "skip", value: "<ids>", description: "checks whose failures count as warnings", parse: checkIds, default: [], hideDefault: true },
+        { name: "force", description: "publish even when checks fail" },
+        { name: "import-timeout", value: "<minutes>", description: "minutes to wait for the import and each transfer", parse: positive, default: 60 },
+        { name: "json", description: "print the result as JSON" },
+      ],
+      run: async ([fileArg], o) => {
+        const file = fileArg as string;
+        const [core, { progressPrinter, renderPushed }, { imageJson }, { apiSettings }] = await Promise.all([
+          import("../publish"),
+          import("./progress"),
+          import("./images"),
+          import("./settings"),
+        ]);
+        const printer = progressPrinter();
+        const stopInterrupt = onInterrupt("run the same command to resume: the parts already uploaded are kept, and an image already importing is found again");
+        await run(
+          o.json as boolean,
+          async () => {
+            const inputs = {
+              file,
+              name: (o.name as string) ?? core.imageNameFromFile(file),
+              regions: [o.region as string, ...(o.regions as string[])],
+              importRegion: o.region as string,
+              distribution: o.distribution as string,
+              description: o.description as string | undefined,
+              tags: o.tag as string[],
+              spaces: {
+                bucket: ((o.bucket as string) ?? process.env.SPACES_BUCKET)!,
+                region: o.spacesRegion as string | undefined,
+                keyPrefix: o.keyPrefix as string,
+                access: o.public ? ("public-read" as const) : ("presigned" as const),
+                keepObject: Boolean(o.keepObject),
+                uploadAs: o.uploadAs as "auto" | "original" | "qcow2",
+              },
+              validation: { skip: o.force ? [...CHECK_IDS] : (o.skip as string[]) },
+              timeouts: { import: o.importTimeout as number, transfer: o.importTimeout as number },
+            };
+            // Every bad flag is a usage error, named as the flag, before anything is read, hashed or sent.
+            const r = await core
+              .publishImage({ ...inputs, fieldName: flagFor, api: { ...apiSettings(o), log: retryLog }, onEvent: printer.onEvent })
+              .catch((err) => {
+                if (err instanceof core.ValidationFailedError) {
+                  const ids = (err.details().failed as string[]).join(",");
+                  process.stderr.write(
+                    `${c.dim(`hint: nothing was uploaded; --skip ${ids} accepts these failures, --force publishes whatever the checks say`)}\n`,
+                  );
+                }
+                throw err;
+              });
+            printer.stop();
+            if (!o.json) process.stdout.write(`${renderPushed(r)}\n`);
+            return {
+              image: imageJson(r.image),
+              adopted: r.adopted,
+              upload: r.upload
+                ? {
+                    bucket: r.upload.bucket,
+                    key: r.upload.key,
+                    sha256: r.upload.sha256,
+                    format: r.uploadAs?.format,
+                    size: r.upload.size,
+                    reused: r.upload.reused,
+                    bytesUploaded: r.upload.bytesUploaded,
+                  }
+                : null,
+              objectDeleted: r.objectDeleted,
+            };
+          },
+          file,
+        );
         printer.stop();
-        if (!o.json) process.stdout.write(`${image.id}\t${image.regions.join(",")}\n`);
-        return imageJson(image);
-      });
-    });
-
-  program
-    .command("rm")
-    .description("delete a custom image (an image already gone is not an error)")
-    .argument("<id>", "image id", imageId)
-    .option("--json", "print JSON")
-    .action(async (id: number, o: { json?: boolean }, cmd: Command) => {
-      const { deleteImage } = await import("../publish");
-      await run(o.json, async () => {
-        const r = await deleteImage(await client(cmd.optsWithGlobals()), id);
-        if (!o.json) process.stdout.write(r.image === "deleted" ? `deleted image ${id}\n` : `image ${id} was already gone\n`);
-        return { id, result: r.image };
-      });
-    });
-
-  program
-    .command("gc")
-    .description("abort unfinished multipart uploads an interrupted push left in the bucket (their parts are billed until then)")
-    .option("--bucket <name>", "Spaces bucket (default: $SPACES_BUCKET)")
-    .option("--spaces-region <slug>", "region of that bucket (default: $SPACES_REGION)")
-    .option("--key-prefix <prefix>", "only uploads under this prefix", "do-image")
-    .option("--older-than <hours>", "keep uploads started more recently than this, which a push may still resume (0: abort all)", nonNegative, 24)
-    .option("--dry-run", "list what would be aborted, abort nothing")
-    .option("--json", "print JSON")
-    .action(async (o: { bucket?: string; spacesRegion?: string; keyPrefix: string; olderThan: number; dryRun?: boolean; json?: boolean }) => {
-      const { collectUnfinishedUploads } = await import("../spaces");
-      await run(o.json, async () => {
-        const bucket = o.bucket ?? process.env.SPACES_BUCKET;
-        if (!bucket) throw new UsageError("no bucket named", "pass --bucket NAME or set SPACES_BUCKET", "--bucket");
-        const r = await collectUnfinishedUploads({
-          bucket,
-          region: o.spacesRegion ?? process.env.SPACES_REGION,
-          prefix: o.keyPrefix ? `${o.keyPrefix.replace(/\/+$/, "")}/` : "",
-          olderThanMs: o.olderThan * 3_600_000,
-          dryRun: o.dryRun,
+        stopInterrupt();
+      },
+    },
+    {
+      name: "ls",
+      description: "list your custom images",
+      flags: [
+        { name: "tag", value: "<tag>", description: "only images with this tag" },
+        { name: "format", value: "<columns>", description: `columns to show, comma-separated (default ${"ID,Name,Status,Regions,Distribution,Size"})` },
+        { name: "no-header", description: "leave out the header line" },
+        { name: "json", description: "print JSON" },
+      ],
+      run: async (_args, o) => {
+        const { imageJson, renderImages, LS_COLUMNS, LS_DEFAULT_FORMAT } = await import("./images");
+        const columns = list((o.format as string | undefined) ?? LS_DEFAULT_FORMAT);
+        const bad = columns.filter((k) => !LS_COLUMNS[k]);
+        if (bad.length) throw new UsageError(`--format: unknown column ${bad.join(", ")}`, `use any of ${Object.keys(LS_COLUMNS).join(", ")}`, "--format");
+        await run(o.json as boolean, async () => {
+          const images = [];
+          for await (const i of (await client(o)).images.list({ private: true, tagName: o.tag as string | undefined }))
+            if (i.type === "custom") images.push(imageJson(i));
+          if (!o.json) {
+            const text = renderImages(images, columns, o.header as boolean);
+            if (text) process.stdout.write(`${text}\n`);
+          }
+          return images;
         });
-        const row = (u: { key: string; uploadId: string; initiated?: Date }) =>
-          `${u.key} (upload ${u.uploadId}${u.initiated ? `, started ${u.initiated.toISOString()}` : ""})`;
-        if (!o.json) {
-          for (const u of r.aborted) process.stdout.write(`${o.dryRun ? "would abort" : "aborted"} ${row(u)}\n`);
-          for (const u of r.kept) process.stdout.write(`kept ${row(u)}: newer than ${o.olderThan} h, a push may resume it\n`);
-          if (r.aborted.length + r.kept.length === 0) process.stdout.write(`no unfinished uploads under ${bucket}/${o.keyPrefix}\n`);
-        }
-        const json = (u: { key: string; uploadId: string; initiated?: Date }) => ({ ...u, initiated: u.initiated?.toISOString() ?? null });
-        return { bucket, dryRun: Boolean(o.dryRun), aborted: r.aborted.map(json), kept: r.kept.map(json) };
-      });
-    });
+      },
+    },
+    {
+      name: "regions",
+      description: "manage an image's regions",
+      commands: [
+        {
+          name: "add",
+          description: "copy an image to more regions, in parallel, and wait",
+          args: [
+            { name: "id", description: "image id", parse: imageId },
+            { name: "regions", description: "region slugs", variadic: true },
+          ],
+          flags: [
+            { name: "timeout", value: "<minutes>", description: "minutes to wait for each transfer", parse: positive, default: 60 },
+            { name: "json", description: "print JSON" },
+          ],
+          run: async ([idArg, regionsArg], o) => {
+            const id = idArg as number;
+            const regions = regionsArg as string[];
+            const [{ addRegions, REGION_SLUG }, { progressPrinter }, { imageJson }] = await Promise.all([
+              import("../publish"),
+              import("./progress"),
+              import("./images"),
+            ]);
+            const bad = regions.filter((r) => !REGION_SLUG.test(r));
+            if (bad.length)
+              throw new UsageError(`${bad.join(", ")}: not a region slug`, "region slugs are three letters and a digit, e.g. nyc3", "<regions...>");
+            const printer = progressPrinter();
+            await run(o.json as boolean, async () => {
+              const image = await addRegions(await client(o), id, regions, { timeoutMinutes: o.timeout as number, onEvent: printer.onEvent });
+              printer.stop();
+              if (!o.json) process.stdout.write(`${image.id}\t${image.regions.join(",")}\n`);
+              return imageJson(image);
+            });
+          },
+        },
+      ],
+    },
+    {
+      name: "rm",
+      description: "delete a custom image (an image already gone is not an error)",
+      args: [{ name: "id", description: "image id", parse: imageId }],
+      flags: [{ name: "json", description: "print JSON" }],
+      run: async ([idArg], o) => {
+        const id = idArg as number;
+        const { deleteImage } = await import("../publish");
+        await run(o.json as boolean, async () => {
+          const r = await deleteImage(await client(o), id);
+          if (!o.json) process.stdout.write(r.image === "deleted" ? `deleted image ${id}\n` : `image ${id} was already gone\n`);
+          return { id, result: r.image };
+        });
+      },
+    },
+    {
+      name: "gc",
+      description: "abort unfinished multipart uploads an interrupted push left in the bucket (their parts are billed until then)",
+      flags: [
+        { name: "bucket", value: "<name>", description: "Spaces bucket (default: $SPACES_BUCKET)" },
+        { name: "spaces-region", value: "<slug>", description: "region of that bucket (default: $SPACES_REGION)" },
+        { name: "key-prefix", value: "<prefix>", description: "only uploads under this prefix", default: "do-image" },
+        {
+          name: "older-than",
+          value: "<hours>",
+          description: "keep uploads started more recently than this, which a push may still resume (0: abort all)",
+          parse: nonNegative,
+          default: 24,
+        },
+        { name: "dry-run", description: "list what would be aborted, abort nothing" },
+        { name: "json", description: "print JSON" },
+      ],
+      run: async (_args, o) => {
+        const { collectUnfinishedUploads } = await import("../spaces");
+        await run(o.json as boolean, async () => {
+          const bucket = (o.bucket as string | undefined) ?? process.env.SPACES_BUCKET;
+          if (!bucket) throw new UsageError("no bucket named", "pass --bucket NAME or set SPACES_BUCKET", "--bucket");
+          const keyPrefix = o.keyPrefix as string;
+          const olderThan = o.olderThan as number;
+          const r = await collectUnfinishedUploads({
+            bucket,
+            region: (o.spacesRegion as string | undefined) ?? process.env.SPACES_REGION,
+            prefix: keyPrefix ? `${keyPrefix.replace(/\/+$/, "")}/` : "",
+            olderThanMs: olderThan * 3_600_000,
+            dryRun: o.dryRun as boolean | undefined,
+          });
+          const row = (u: { key: string; uploadId: string; initiated?: Date }) =>
+            `${u.key} (upload ${u.uploadId}${u.initiated ? `, started ${u.initiated.toISOString()}` : ""})`;
+          if (!o.json) {
+            for (const u of r.aborted) process.stdout.write(`${o.dryRun ? "would abort" : "aborted"} ${row(u)}\n`);
+            for (const u of r.kept) process.stdout.write(`kept ${row(u)}: newer than ${olderThan} h, a push may resume it\n`);
+            if (r.aborted.length + r.kept.length === 0) process.stdout.write(`no unfinished uploads under ${bucket}/${keyPrefix}\n`);
+          }
+          const json = (u: { key: string; uploadId: string; initiated?: Date }) => ({ ...u, initiated: u.initiated?.toISOString() ?? null });
+          return { bucket, dryRun: Boolean(o.dryRun), aborted: r.aborted.map(json), kept: r.kept.map(json) };
+        });
+      },
+    },
+    {
+      name: "completion",
+      description: 'print a shell completion script: eval "$(do-image completion bash)"; zsh and fish say where to put theirs',
+      args: [{ name: "shell", description: "the shell", choices: ["bash", "zsh", "fish"] }],
+      run: async ([shell]) => {
+        const { completionScript } = await import("./completion");
+        process.stdout.write(completionScript(PROGRAM, shell as string));
+      },
+    },
+  ],
+};
 
-  program
-    .command("completion")
-    .description('print a shell completion script: eval "$(do-image completion bash)"; zsh and fish say where to put theirs')
-    .addArgument(new Argument("<shell>", "the shell").choices(["bash", "zsh", "fish"]))
-    .action(async (shell: string) => {
-      const { completionScript } = await import("./completion");
-      process.stdout.write(completionScript(program, shell));
-    });
-
-  return program;
-}
-
-/** Runs the CLI: commander's own usage errors exit 64, help and --version 0, everything else by the error model. */
+/** Runs the CLI: help and --version exit 0, usage errors 64 (and a bare `do-image` shows the help on stderr), the rest by the error model. */
 export async function main(argv: string[] = process.argv): Promise<void> {
+  const args = argv.slice(2);
   try {
-    await buildProgram().parseAsync(argv);
+    const parsed = parseCommandLine(PROGRAM, args);
+    if (parsed.kind === "version") process.stdout.write(`${packageVersion()}\n`);
+    else if (parsed.kind === "help") {
+      (parsed.toStderr ? process.stderr : process.stdout).write(parsed.text);
+      process.exitCode = parsed.toStderr ? EXIT.usage : EXIT.ok;
+    } else await parsed.command.run!(parsed.args, parsed.opts);
   } catch (err) {
-    if (err instanceof CommanderError) {
-      process.exitCode = err.exitCode === 0 ? EXIT.ok : EXIT.usage;
-      return;
-    }
+    // A usage error asked for as JSON is JSON too, as an error from a command's body is.
+    if (err instanceof UsageError && args.includes("--json")) process.stdout.write(`${JSON.stringify({ error: errorJson(err) }, null, 2)}\n`);
     printError(err);
     process.exitCode = exitCodeOf(err);
   }
 }
+
+/** The help of a command, for callers that show it (the README's tests). */
+export const commandHelp = (path: string[]): string => helpText(PROGRAM, path);
 
 if (require.main === module) void main();
