@@ -1,6 +1,7 @@
 // Where the CLI finds its API token, as doctl does: --access-token, then DIGITALOCEAN_TOKEN / DIGITALOCEAN_ACCESS_TOKEN,
 // then doctl's saved context (~/.config/doctl/config.yaml), so a machine set up for doctl needs nothing more.
 import { readFileSync } from "node:fs";
+import { load } from "js-yaml";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { UsageError } from "../errors";
@@ -28,14 +29,18 @@ function doctlToken(name: string | undefined, env: NodeJS.ProcessEnv): string | 
       );
     return undefined;
   }
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const config = (require("yaml") as typeof import("yaml")).parse(text) as {
-    "access-token"?: string;
-    context?: string;
-    "auth-contexts"?: Record<string, string>;
-  };
-  const context = name ?? config.context ?? "default";
-  const token = context === "default" ? config["access-token"] : config["auth-contexts"]?.[context];
+  type DoctlConfig = { "access-token"?: string; context?: string; "auth-contexts"?: Record<string, string> } | null | undefined;
+  let config: DoctlConfig;
+  try {
+    config = load(text, { json: true }) as DoctlConfig;
+  } catch (err) {
+    throw new UsageError(
+      `doctl's config ${doctlConfigFile(env)} is not valid YAML: ${(err as { reason?: string }).reason ?? (err as Error).message}`,
+      "repair it (doctl auth init rewrites it), or pass --access-token or set DIGITALOCEAN_TOKEN",
+    );
+  }
+  const context = name ?? config?.context ?? "default";
+  const token = context === "default" ? config?.["access-token"] : config?.["auth-contexts"]?.[context];
   if (!token && name)
     throw new UsageError(`--context ${name}: doctl's config has no such context`, `list them with doctl auth list; pass one of them or --access-token`);
   return token || undefined;

@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import OpenAPIBackend, { ValidationContext } from "openapi-backend";
 import addFormats from "ajv-formats";
-import { parse } from "yaml";
+import { load } from "js-yaml";
 import { DigitalOceanClient, waitForImage, waitForTransfer } from "../../provider/digitalocean";
 import { scaledClock } from "../../tools/local-do/clock";
 import { startEmulator, type Emulator, type Exchange } from "../../tools/local-do/emulator";
@@ -41,7 +41,7 @@ describeWithShared("the client and the emulator keep to the OpenAPI contract", O
   const exchanges: Exchange[] = [];
 
   beforeAll(async () => {
-    const definition = parse(readFileSync(OPENAPI, "utf8"));
+    const definition = load(readFileSync(OPENAPI, "utf8"), { json: true }) as ConstructorParameters<typeof OpenAPIBackend>[0]["definition"];
     api = new OpenAPIBackend({
       definition,
       quick: false,

@@ -1,13 +1,15 @@
 // The guest's cloud-init configuration merged as cloud-init merges it: cloud.cfg, then cloud.cfg.d/*.cfg; later wins.
-import { isMap, LineCounter, parseDocument, type Document } from "yaml";
 import type { Ext4 } from "../ext4";
 import type { Evidence } from "./types";
+import { readYaml, YamlSyntaxError } from "./yaml";
 
 export interface ConfigFile {
   path: string;
   text: string;
-  doc: Document;
-  lines: LineCounter;
+  /** The file's value, as PyYAML loads it. */
+  value: unknown;
+  /** The line each top-level key is set on. */
+  keyLines: Map<string, number>;
 }
 
 export interface CloudConfig {
@@ -44,31 +46,31 @@ export async function readCloudConfig(fs: Ext4): Promise<CloudConfig> {
     const buf = await fs.readFile(path);
     if (!buf) continue;
     const text = buf.toString("utf8");
-    const lines = new LineCounter();
-    const doc = parseDocument(text, { lineCounter: lines });
-    if (doc.errors.length > 0) {
-      const e = doc.errors[0];
-      cfg.problems.push({ path, line: e.linePos?.[0].line, text: `YAML error: ${e.message.split("\n")[0]}` });
+    let doc;
+    try {
+      doc = readYaml(text, path);
+    } catch (err) {
+      // cloud-init logs the error and reads the file as empty.
+      if (!(err instanceof YamlSyntaxError)) throw err;
+      cfg.problems.push({ path, line: err.line, text: `YAML error: ${err.reason}` });
       continue;
     }
-    cfg.files.push({ path, text, doc, lines });
-    if (isMap(doc.contents)) {
-      const value = doc.toJSON() as unknown;
-      if (isRecord(value)) cfg.merged = deepMerge(cfg.merged, value);
-    }
+    cfg.files.push({ path, text, ...doc });
+    // cloud-init takes only a mapping from a config file; anything else counts as empty.
+    if (isRecord(doc.value)) cfg.merged = deepMerge(cfg.merged, doc.value);
   }
   return cfg;
 }
 
-/** The last file (in merge order) that sets top-level `key`, with the line it is set on. */
-export function whereSet(cfg: CloudConfig, key: string): (Evidence & { node: unknown }) | undefined {
-  let found: (Evidence & { node: unknown }) | undefined;
+/** The last file (in merge order) that sets top-level `key`, with the line it is set on and the value it sets. */
+export function whereSet(cfg: CloudConfig, key: string): (Evidence & { value: unknown }) | undefined {
+  let found: (Evidence & { value: unknown }) | undefined;
   for (const f of cfg.files) {
-    if (!isMap(f.doc.contents)) continue;
-    const pair = f.doc.contents.items.find((p) => (p.key as { value?: unknown })?.value === key);
-    if (!pair) continue;
-    const line = f.lines.linePos((pair.key as { range: [number, number, number] }).range[0]).line;
-    found = { path: f.path, line, text: f.text.split("\n")[line - 1].trim(), node: pair.value };
+    if (!isRecord(f.value) || !Object.hasOwn(f.value, key)) continue;
+    // A key that came in through a merge key (`<<`) has no line of its own: the file is the evidence.
+    const line = f.keyLines.get(key);
+    const text = line !== undefined ? f.text.split("\n")[line - 1].trim() : `${key}: ${JSON.stringify(f.value[key])}`;
+    found = { path: f.path, line, text, value: f.value[key] };
   }
   return found;
 }

@@ -10,7 +10,6 @@
 //   default, in order; the first datasource whose data is present wins, and None means no SSH keys.
 // - On a Droplet: ConfigDrive finds the config-2 drive, DigitalOcean the SMBIOS vendor "DigitalOcean"; NoCloud is
 //   found only from a seed the image carries (or ds=nocloud on the kernel command line); MAAS from its config.
-import { isSeq } from "yaml";
 import type { Ext4 } from "../ext4";
 import type { BootConfig } from "./bootconfig";
 import type { AgentFound } from "./cloud-init";
@@ -218,7 +217,7 @@ export async function decideDatasources(guest: Guest, cfg: CloudConfig, boot: Bo
   };
   // The list as cloud-init's YAML reader sees it.
   const yamlSet = whereSet(cfg, "datasource_list");
-  const yamlList = yamlSet && isSeq(yamlSet.node) ? (yamlSet.node.toJSON() as unknown[]).map(String) : undefined;
+  const yamlList = yamlSet && Array.isArray(yamlSet.value) ? yamlSet.value.map(String) : undefined;
   let configured: { list: string[]; where: Evidence } | undefined =
     yamlList && yamlSet ? { list: yamlList, where: { partition: part, path: yamlSet.path, line: yamlSet.line, text: yamlSet.text } } : undefined;
   const kernelDs = /(?:^|\s)ci\.(?:ds|datasource)=(\S+)/.exec(cmdline)?.[1];

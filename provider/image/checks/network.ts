@@ -1,10 +1,10 @@
 // Check `network`: the guest will bring up a Droplet's first NIC by DHCP, through cloud-init or its own network config.
-import { parseDocument } from "yaml";
 import type { Ext4 } from "../ext4";
 import type { AgentFound } from "./cloud-init";
 import { whereSet, type CloudConfig } from "./cloud-config";
 import { lines, type Guest } from "./guest";
 import { result, type CheckResult, type Evidence } from "./types";
+import { readYaml, YamlSyntaxError } from "./yaml";
 
 const DHCP_FIX =
   "configure DHCP on the first NIC in the image: let cloud-init write it (remove `network: {config: disabled}`), or e.g. `allow-hotplug eth0` + `iface eth0 inet dhcp` in /etc/network/interfaces with net.ifnames=0, a netplan `dhcp4: true`, or a systemd-networkd .network with `DHCP=yes` and `Name=en* eth*`";
@@ -52,8 +52,15 @@ async function netplan(fs: Ext4, part: number): Promise<Stanza[]> {
     for (const e of (await fs.readdir(dir)) ?? []) {
       if (!/\.ya?ml$/.test(e.name)) continue;
       const path = `${dir}/${e.name}`;
-      const doc = parseDocument((await fs.readFile(path))?.toString("utf8") ?? "");
-      const eth = (doc.toJSON() as { network?: { ethernets?: Record<string, { dhcp4?: unknown; match?: { name?: string } }> } } | null)?.network?.ethernets;
+      let value: unknown;
+      try {
+        value = readYaml((await fs.readFile(path))?.toString("utf8") ?? "", path).value;
+      } catch (err) {
+        // netplan refuses a file it cannot parse, so it configures nothing.
+        if (err instanceof YamlSyntaxError) continue;
+        throw err;
+      }
+      const eth = (value as { network?: { ethernets?: Record<string, { dhcp4?: unknown; match?: { name?: string } }> } } | null)?.network?.ethernets;
       for (const [name, cfg] of Object.entries(eth ?? {})) {
         out.push({
           name: cfg?.match?.name ?? name,
