@@ -1,23 +1,25 @@
 #!/usr/bin/env node
-// The `do-image` executable: answers --version without loading anything, else runs the CLI from its bundle (one file,
-// built by `make build`) through a V8 code cache made for the command it runs, or from the compiled modules beside
-// this one. Node's own compile cache (Node ≥ 22.1) serves what the bundle loads from node_modules (the AWS SDK).
-import { existsSync } from "node:fs";
+// The `do-image` executable: answers --version without loading anything (not even process.stdout's stream), else
+// runs the CLI from its bundle (one file, built by `make build`) through a V8 code cache made for the command it runs,
+// or from the compiled modules beside this one. Node's own compile cache (Node ≥ 22.1) serves what the bundle loads
+// from node_modules (the AWS SDK).
+import { existsSync, writeSync } from "node:fs";
 import * as nodeModule from "node:module";
 import { join } from "node:path";
 import { cacheDir, packageVersion } from "../package";
-import { requireWithCodeCache } from "./code-cache";
 
 type Cli = { main: () => Promise<void> };
 const args = process.argv.slice(2);
-if (args.length === 1 && (args[0] === "--version" || args[0] === "-V")) {
-  process.stdout.write(`${packageVersion()}\n`);
+if (args.length === 1 && (args[0] === "--version" || args[0] === "-V" || args[0] === "-v")) {
+  writeSync(1, `${packageVersion()}\n`);
 } else {
   (nodeModule as { enableCompileCache?: () => unknown }).enableCompileCache?.();
   const bundle = join(__dirname, "..", "..", "cli", "main.js");
   // The command names the cache, as `validate` and `push` run different code. Only a first argument that is a word
   // names one: what follows a global flag may be a token, and must not end up in a file name.
   const purpose = /^[a-z]{1,16}$/.test(args[0] ?? "") ? args[0] : "other";
-  const cli = existsSync(bundle) ? Promise.resolve(requireWithCodeCache(bundle, { dir: join(cacheDir(), "v8"), purpose }).exports as Cli) : import("./main");
+  const cli: Promise<Cli> = existsSync(bundle)
+    ? import("./code-cache").then((c) => c.requireWithCodeCache(bundle, { dir: join(cacheDir(), "v8"), purpose }).exports as Cli)
+    : import("./main");
   void cli.then((c) => c.main());
 }

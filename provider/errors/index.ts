@@ -42,7 +42,7 @@ export class DoImageError extends Error {
     this.exitCode = options.exit ?? EXIT.refused;
   }
 
-  /** Fields beyond code, message and fix that a JSON report should carry (file, offset, status, …); none by default. */
+  /** Fields beyond code, message and fix that a JSON report should carry (file, offset, status and so on); none by default. */
   details(): Record<string, unknown> {
     return {};
   }

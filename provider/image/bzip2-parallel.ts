@@ -1,6 +1,7 @@
 // Parallel bzip2 decoding: blocks are found by their bit-aligned magic and decoded in worker threads, in order.
 import { availableParallelism } from "node:os";
 import { BitReader, BLOCK_MAGIC, EOS_MAGIC, OutOfInput } from "./bzip2";
+import { isZero } from "./bytes";
 import type { BlockJob, BlockReply } from "./bzip2-worker";
 import { ImageError } from "./errors";
 import { workerPool, type Executor } from "./pool";
@@ -178,7 +179,7 @@ export async function* bunzip2(input: AsyncIterable<Buffer>, where: string, opti
         if (at >= base + buf.length) break;
         const h = buf.subarray(at - base, at - base + 4);
         if (h.length < 4 || h.toString("latin1", 0, 3) !== "BZh" || h[3] < 0x31 || h[3] > 0x39) {
-          if (streams > 0 && buf.subarray(at - base).every((b) => b === 0) && !(await more())) break; // zero padding after the last stream
+          if (streams > 0 && isZero(buf.subarray(at - base)) && !(await more())) break; // zero padding after the last stream
           throw corrupt(`expected a bzip2 stream header ("BZh1".."BZh9") at byte ${at}`);
         }
         streams++;

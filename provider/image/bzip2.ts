@@ -39,7 +39,7 @@ export class BitReader {
     if (skip) this.bits(skip);
   }
 
-  /** Reads n ≤ 24 bits, most significant first. */
+  /** Reads n (at most 24) bits, most significant first. */
   bits(n: number): number {
     while (this.bitCount < n) {
       if (this.pos >= this.buf.length) throw new OutOfInput();

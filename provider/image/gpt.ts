@@ -1,6 +1,6 @@
 // GPT header and partition entry array (UEFI spec, chapter 5), with both CRC-32s checked and the backup as fallback.
 import { crc32 } from "node:zlib";
-import { guidToString, readU64LE } from "./bytes";
+import { guidToString, isZero, readU64LE } from "./bytes";
 import type { ByteSource } from "./source";
 
 const GPT_SIGNATURE = "EFI PART";
@@ -70,7 +70,7 @@ export async function readGptEntries(disk: ByteSource, h: GptHeader, sectorSize:
   const entries: GptEntry[] = [];
   for (let i = 0; i < h.entryCount; i++) {
     const e = i * h.entrySize;
-    if (buf.subarray(e, e + 16).every((b) => b === 0)) continue;
+    if (isZero(buf.subarray(e, e + 16))) continue;
     const where = { file, offset: offset + e };
     entries.push({
       number: i + 1,

@@ -1,5 +1,5 @@
 // Reader for VirtualBox VDI 1.1 images (dynamic and static), written here: no Node library reads VDI.
-import { diskSize } from "./bytes";
+import { diskSize, isZero } from "./bytes";
 import { checkWithinFile, readMapped, type BlockLocation, type VirtualDisk } from "./disk";
 import { ImageError } from "./errors";
 import type { HostSource } from "./source";
@@ -30,7 +30,7 @@ export const VdiHeader = {
     if (buf.readUInt32LE(VDI_SIGNATURE_OFFSET) !== VDI_SIGNATURE) {
       throw new ImageError(`${file}: no VDI signature at offset 0x40`, { file, offset: 0x40, fix: "pass a VDI image" });
     }
-    const isZeroUuid = (off: number) => buf.subarray(off, off + 16).every((b) => b === 0);
+    const isZeroUuid = (off: number) => isZero(buf.subarray(off, off + 16));
     return {
       version: buf.readUInt32LE(0x44),
       imageType: buf.readUInt32LE(0x4c),

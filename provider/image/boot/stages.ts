@@ -92,7 +92,7 @@ const RULES: Rule[] = [
   })),
   rule(/Cloud-init v\. (\S+) running '([^']+)'/, (m) => ({ stage: "cloud-init", status: "seen", message: `cloud-init ${m[1]} running ${m[2]}` })),
   rule(/Failed to start (cloud-\S+)/, (m) => ({ stage: "cloud-init", status: "seen", message: `systemd: failed to start ${m[1]}` })),
-  // The network as cloud-init's ci-info table shows it: | eth0 | True | 169.254.0.15 | 255.255.0.0 | global | …
+  // The network as cloud-init's ci-info table shows it: | eth0 | True | 169.254.0.15 | 255.255.0.0 | global | ...
   rule(/ci-info: \|\s*(\w+)\s*\|\s*True\s*\|\s*(\d+\.\d+\.\d+\.\d+)\s*\|/, (m) => ({
     stage: "network",
     status: "seen",

@@ -1,4 +1,5 @@
 // Names what a partition holds from its first bytes (the magic numbers blkid looks for).
+import { isZero } from "../bytes";
 import { readUpTo, type ByteSource } from "../source";
 
 export type FsType = "ext" | "xfs" | "btrfs" | "lvm" | "luks" | "swap" | "vfat" | "ntfs" | "squashfs" | "iso9660" | "unknown" | "empty";
@@ -31,7 +32,7 @@ export async function sniffFilesystem(src: ByteSource): Promise<FsType> {
   if (at(3, "NTFS    ")) return "ntfs";
   if (at(0x8001, "CD001")) return "iso9660";
   if (head.length >= 512 && head.readUInt16LE(510) === 0xaa55 && (at(54, "FAT") || at(82, "FAT32"))) return "vfat";
-  if (head.every((b) => b === 0)) return "empty";
+  if (isZero(head)) return "empty";
   return "unknown";
 }
 
