@@ -110,3 +110,13 @@ describe("a well-formed image far over 100 GiB is refused as too big (exit 1) by
     expect(JSON.parse(i.stdout).error).toMatchObject({ code: "size-over-limit", message: expect.stringMatching(/over DigitalOcean's limit of 100 GiB/) });
   });
 });
+
+test("a usage error asked for as JSON is JSON on stdout, naming the flag, and text with its fix on stderr (exit 64)", () => {
+  const sample = join(root, "examples", "images", "debian-12-sample.qcow2");
+  const r = doImage("validate", sample, "--json", "--skip", "bogus");
+  expect(r.code).toBe(64);
+  expect(JSON.parse(r.stdout)).toEqual({
+    error: { code: "usage", message: expect.stringMatching(/"bogus" is not a check id/), fix: "do-image help validate lists what it takes", field: "--skip" },
+  });
+  expect(r.stderr).toMatch(/^error option '--skip <ids>': "bogus" is not a check id[\s\S]*\n {2}fix: do-image help validate lists what it takes\n$/);
+});
