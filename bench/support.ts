@@ -38,12 +38,24 @@ export function compressed(src: string, kind: "gz" | "bz2"): string {
   return out;
 }
 
+/**
+ * The environment every timed process runs in: the user's, less NODE_EXTRA_CA_CERTS and NODE_OPTIONS. Extra CA
+ * certificates are parsed at every Node start (on this machine they more than doubled `node -e 0`), which would flatter
+ * any figure taken against a bare Node. The code cache lives in a folder of the run's own.
+ */
+export const cleanEnv: NodeJS.ProcessEnv = (() => {
+  const env: NodeJS.ProcessEnv = { ...process.env, DO_IMAGE_CACHE: mkdtempSync(join(tmpdir(), "bench-cache-")) };
+  delete env.NODE_EXTRA_CA_CERTS;
+  delete env.NODE_OPTIONS;
+  return env;
+})();
+
 /** Median wall time in seconds of `runs` executions of a command. */
 export function timeCommand(cmd: string, args: string[], runs = 5): number {
   const times: number[] = [];
   for (let i = 0; i < runs; i++) {
     const t0 = process.hrtime.bigint();
-    const r = spawnSync(cmd, args, { stdio: ["ignore", "ignore", "pipe"], maxBuffer: 64 * 1024 * 1024 });
+    const r = spawnSync(cmd, args, { stdio: ["ignore", "ignore", "pipe"], maxBuffer: 64 * 1024 * 1024, env: cleanEnv });
     const t = Number(process.hrtime.bigint() - t0) / 1e9;
     if (r.status !== 0 && r.status !== 1) throw new Error(`${cmd} ${args.join(" ")} failed: ${r.stderr?.toString()}`);
     times.push(t);

@@ -2,7 +2,7 @@
 import { join } from "node:path";
 import { compressed, have, largeQcow2, timeCommand, type Result } from "./support";
 
-const cli = join(__dirname, "..", "provider", "cli", "main.js");
+const cli = join(__dirname, "..", "provider", "cli", "bin.js"); // the executable a user runs
 
 export function benchValidate(): Result[] {
   const qcow2 = largeQcow2();
