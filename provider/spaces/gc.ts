@@ -1,7 +1,7 @@
 // Unfinished multipart uploads under a prefix: listed, and aborted when older than a threshold. An interrupted push
 // leaves its parts for the next run to resume; the ones nobody resumes are stored, and billed, until aborted.
 import { resolveSpacesSettings, type SpacesSettings } from "./config";
-import { spacesClient } from "./upload";
+import { explain, spacesClient } from "./upload";
 
 export interface UnfinishedUpload {
   key: string;
@@ -56,6 +56,9 @@ export async function collectUnfinishedUploads(options: CollectOptions): Promise
       result.aborted.push(u);
     }
     return result;
+  } catch (err) {
+    // An unreachable endpoint or a refused key says so, naming the bucket, as a push does.
+    throw explain(err, settings, options.bucket);
   } finally {
     client.destroy();
   }

@@ -84,7 +84,7 @@ export async function spacesClient(settings: ResolvedSpacesSettings): Promise<S3
 }
 
 /** Turns an S3 error into one that names the bucket and key, what was wrong and the fix, without any secret. */
-function explain(err: unknown, settings: ResolvedSpacesSettings, bucket: string, key?: string): SpacesError {
+export function explain(err: unknown, settings: ResolvedSpacesSettings, bucket: string, key?: string): SpacesError {
   const e = err as { name?: string; Code?: string; message?: string; $metadata?: { httpStatusCode?: number } };
   const code = e.Code ?? e.name ?? "Error";
   const where = `Spaces ${settings.endpoint} bucket "${bucket}"${key ? ` key "${key}"` : ""}`;

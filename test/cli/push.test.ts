@@ -221,6 +221,10 @@ test("an interrupted multipart upload is listed and aborted by gc; a recent one 
   expect(gc).toMatchObject({ code: 0, stdout: expect.stringMatching(/^aborted do-image\/[0-9a-f]{64}\/data\.img/) });
   expect(await local.s3.contents("images")).toEqual({ objects: [], uploads: [] });
   expect((await doImage("gc")).stdout).toBe("no unfinished uploads under images/do-image\n");
+  // An endpoint nobody answers on is the network's fault (exit 69), said with the endpoint and bucket, not a bug.
+  const unreachable = await spawnCli({ ...env, SPACES_ENDPOINT_URL: "http://127.0.0.1:9" }, ["gc"]);
+  expect(unreachable.code).toBe(69);
+  expect(unreachable.stderr).toMatch(/Spaces http:\/\/127\.0\.0\.1:9 bucket "images": .*ECONNREFUSED[\s\S]*fix: check the network and the endpoint/);
 });
 
 test("a raw disk goes by default (auto) as a compressed qcow2 of its non-zero clusters; the image imports, and a re-push finds it", async () => {
