@@ -69,10 +69,14 @@ export function progressPrinter(out: NodeJS.WriteStream = process.stderr): { onE
         break;
       }
       case "sending-as":
-        line(`  sending it ${e.format === "qcow2" ? "as a compressed qcow2" : "as it is"}: ${e.reason}`);
+        line(`  sending it ${e.format === "qcow2" ? "as a compressed qcow2" : e.format === "gzip" ? "gzip-compressed" : "as it is"}: ${e.reason}`);
         break;
       case "converted":
-        line(`${c.green("✓")} converted to a compressed qcow2: ${bytes(e.bytes)} for a ${bytes(e.virtualSize)} disk (${e.dataClusters} clusters of data)`);
+        line(
+          e.format === "qcow2"
+            ? `${c.green("✓")} converted to a compressed qcow2: ${bytes(e.bytes)} for a ${bytes(e.virtualSize)} disk (${e.dataClusters} clusters of data)`
+            : `${c.green("✓")} gzip-compressed: ${bytes(e.bytes)} for a ${bytes(e.fileSize)} file`,
+        );
         break;
       case "uploaded":
         line(

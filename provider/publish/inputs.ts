@@ -26,7 +26,7 @@ export type Access = (typeof ACCESS_MODES)[number];
  * How a local file is sent: as it is, as a compressed qcow2 of only its non-zero clusters (produced while it uploads),
  * or `auto`: whichever of the two is smaller by the file's own metadata (see upload-format.ts).
  */
-export const UPLOAD_FORMATS = ["auto", "original", "qcow2"] as const;
+export const UPLOAD_FORMATS = ["auto", "original", "qcow2", "gzip"] as const;
 export type UploadFormat = (typeof UPLOAD_FORMATS)[number];
 
 /** Region slugs: three letters and a digit. */

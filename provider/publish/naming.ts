@@ -16,14 +16,21 @@ export function objectKey(sha256: string, file: string, prefix = DEFAULT_KEY_PRE
  */
 export const CONVERSION = "qcow2-v2";
 
+/** The version of the gzip conversion (the file as it is, gzip-compressed at level 1 while it uploads). */
+export const GZIP_CONVERSION = "gzip-v1";
+
+/** The conversion a format names, for object keys and adoption markers. */
+export const conversionOf = (format: "qcow2" | "gzip"): string => (format === "qcow2" ? CONVERSION : GZIP_CONVERSION);
+
 /** Where a converted copy of content `sha256` is kept on this machine (CDKTF's synth uploads it as a file). */
 export function convertedCopyPath(sha256: string): string {
   return join(cacheDir(), "converted", `${sha256}.${CONVERSION}.qcow2`);
 }
 
 /** What an upload of `file` sent as `format` is called in the bucket: the file's name, and the conversion's. */
-export function uploadName(file: string, format: "original" | "qcow2"): string {
-  return format === "original" ? basename(file) : `${imageNameFromFile(file)}.${CONVERSION}.qcow2`;
+export function uploadName(file: string, format: "original" | "qcow2" | "gzip"): string {
+  if (format === "original") return basename(file);
+  return format === "qcow2" ? `${imageNameFromFile(file)}.${CONVERSION}.qcow2` : `${basename(file)}.${GZIP_CONVERSION}.gz`;
 }
 
 const h = (s: string, n: number) => createHash("sha256").update(s).digest("hex").slice(0, n);

@@ -6,7 +6,7 @@ import { UsageError } from "../errors";
 import { inputError, PublishError, ValidationFailedError } from "./errors";
 import { checkInputs, type PublishInputs, type SpacesTarget } from "./inputs";
 import { lockContent, type ContentLock } from "./lock";
-import { adoptionMarker, CONVERSION, isAdoptionMarker, objectKey, uploadName } from "./naming";
+import { adoptionMarker, conversionOf, isAdoptionMarker, objectKey, uploadName } from "./naming";
 import { uploadFormatFor, type SentFormat, type UploadChoice } from "./upload-format";
 import { cachedValidation, requireFile } from "./validation";
 
@@ -15,6 +15,7 @@ export type PublishEvent =
   | { type: "progress"; progress: Progress }
   | { type: "sending-as"; format: SentFormat; reason: string }
   | { type: "converted"; format: "qcow2"; bytes: number; virtualSize: number; dataClusters: number }
+  | { type: "converted"; format: "gzip"; bytes: number; fileSize: number }
   | { type: "uploaded"; upload: UploadResult }
   | { type: "adopted"; image: Image }
   | { type: "waiting"; lock: string }
@@ -231,9 +232,21 @@ async function failedCreate(
   );
 }
 
-/** Uploads the file as it is, or as a compressed qcow2 produced part by part while it uploads (never written to disk). */
+/**
+ * Uploads the file as it is, or converted part by part while it uploads (never written to disk): a compressed qcow2
+ * of its non-zero clusters, or the file gzip-compressed.
+ */
 async function sendFile(file: string, format: SentFormat, options: UploadOptions, emit: (e: PublishEvent) => void): Promise<UploadResult> {
   if (format === "original") return uploadObject(file, options);
+  if (format === "gzip") {
+    const [{ gzipChunks, gzipSizeBound }, { stat }] = await Promise.all([import("./gzip"), import("node:fs/promises")]);
+    const { size } = await stat(file);
+    const report = progressReporter("convert", size, options.onProgress);
+    const chunks = gzipChunks(file, (bytes) => report(bytes, bytes === size));
+    const upload = await uploadStream({ name: `${file} (gzip-compressed)`, maxSize: gzipSizeBound(size), chunks }, options);
+    if (!upload.reused) emit({ type: "converted", format, bytes: upload.size, fileSize: size });
+    return upload;
+  }
   const { openImage, compressedQcow2, qcow2SizeBound } = await import("../image");
   const image = await openImage(file);
   try {
@@ -275,7 +288,7 @@ export async function publishImage(options: PublishOptions): Promise<PublishResu
   const choice = file && spaces ? await uploadChoice(file, spaces.uploadAs) : undefined;
   const format: SentFormat = choice?.format ?? "original";
   // A converted upload is another object, and another image, than the file sent as it is: both name the conversion.
-  const marker = adoptionMarker(format === "original" ? (sha256 ?? inputs.url!) : `${sha256}:${CONVERSION}`, options.owner);
+  const marker = adoptionMarker(format === "original" ? (sha256 ?? inputs.url!) : `${sha256}:${conversionOf(format)}`, options.owner);
   const object =
     file && spaces ? { bucket: spaces.bucket, region: spaces.region!, key: objectKey(sha256!, uploadName(file, format), spaces.keyPrefix) } : undefined;
   const spacesSettings = spaces && object ? { ...spaces, ...object } : undefined;

@@ -16,10 +16,11 @@ export interface CustomImageSpacesArgs {
   readonly keepObject?: pulumi.Input<boolean>;
   /**
    * How the file is sent: "qcow2", a compressed qcow2 of only its non-zero clusters, produced while it uploads;
-   * "original", the file as it is; "auto", qcow2 for raw disks and uncompressed containers, else original. Changing it
-   * never replaces an image that exists. @default "auto"
+   * "gzip", the file gzip-compressed while it uploads (a file already compressed goes as it is); "original", the file
+   * as it is; "auto", qcow2 for raw disks and uncompressed containers, else original. Changing it never replaces an
+   * image that exists. @default "auto"
    */
-  readonly uploadAs?: pulumi.Input<"auto" | "original" | "qcow2">;
+  readonly uploadAs?: pulumi.Input<"auto" | "original" | "qcow2" | "gzip">;
 }
 
 export interface CustomImageArgs {

@@ -1,8 +1,9 @@
 // `do-image push`, `ls`, `regions add` and `rm` as a user runs them, against the local DigitalOcean.
 import { execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { gunzipSync } from "node:zlib";
 import { basename, dirname, join } from "node:path";
 import { spawnCli } from "../support/cli";
 import { startLocalDigitalOcean, type LocalDigitalOcean } from "../../tools/local-do/emulator";
@@ -249,6 +250,33 @@ test("a raw disk goes by default (auto) as a compressed qcow2 of its non-zero cl
   expect((await doImage("push", raw, "--region", "nyc3", "--upload-as", "zip")).code).toBe(64);
   await doImage("rm", String(out.image.id));
   await doImage("rm", String(JSON.parse(original.stdout).image.id));
+});
+
+test("--upload-as gzip sends the file gzip-compressed while it uploads; the object gunzips to the file, and a bzip2 file goes as it is", async () => {
+  const raw = join(mkdtempSync(join(tmpdir(), "gzip-")), "disk.raw");
+  execFileSync("qemu-img", ["convert", "-O", "raw", sample, raw]);
+  const args = ["push", raw, "--region", "nyc3", "--skip", "boot-loader,kernel", "--upload-as", "gzip", "--json"];
+  const r = await doImage(...args, "--keep-object");
+  expect(r.stderr).toMatch(/sending it gzip-compressed: as asked/);
+  expect(r.stderr).toMatch(/gzip-compressed: [\d.]+ MiB for a 64\.0 MiB file/);
+  expect(r.code).toBe(0);
+  const out = JSON.parse(r.stdout);
+  expect(out.upload).toMatchObject({ format: "gzip", key: expect.stringMatching(/\/disk\.raw\.gzip-v1\.gz$/), reused: false });
+  expect(out.upload.bytesUploaded).toBeLessThan(4 * 2 ** 20);
+  expect(out.image.status).toBe("available");
+  const stored = join(local.s3.directory, "images", `${out.upload.key}._S3rver_object`);
+  expect(gunzipSync(readFileSync(stored)).equals(readFileSync(raw))).toBe(true);
+  // The kept object goes, so that the bucket is empty for the tests after this one.
+  for (const f of readdirSync(dirname(stored))) rmSync(join(dirname(stored), f));
+  // The same bytes sent the same way are the same image.
+  expect(JSON.parse((await doImage(...args)).stdout)).toMatchObject({ image: { id: out.image.id }, adopted: true, upload: null });
+  await doImage("rm", String(out.image.id));
+
+  const bz2 = join(dirname(sample), "debian-12-sample.raw.bz2");
+  const b = await doImage("push", bz2, "--region", "nyc3", "--skip", "boot-loader,kernel", "--upload-as", "gzip", "--json");
+  expect(b.stderr).toMatch(/sending it as it is: the file is already bzip2-compressed, and DigitalOcean undoes only one layer/);
+  expect(JSON.parse(b.stdout).upload).toMatchObject({ format: "original" });
+  await doImage("rm", String(JSON.parse(b.stdout).image.id));
 });
 
 test("auto sends an image that already compresses its data as it is: a compressed qcow2, a bzip2 file", async () => {
