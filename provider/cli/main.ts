@@ -3,7 +3,7 @@
 // The AWS SDK warns on Node 20 at every start that its 2027 releases will need Node 22; the README says so once instead.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 import { DoImageError, EXIT, UsageError, errorJson, exitCodeOf } from "../errors";
-import { helpText, parseCommandLine, type CommandSpec, type Opts } from "./args";
+import { parseCommandLine, type CommandSpec, type Opts } from "./args";
 import { CHECK_IDS } from "../image/checks/types";
 import { packageVersion } from "../package";
 import { colour as c } from "./format";
@@ -484,8 +484,5 @@ export async function main(argv: string[] = process.argv): Promise<void> {
     process.exitCode = exitCodeOf(err);
   }
 }
-
-/** The help of a command, for callers that show it (the README's tests). */
-export const commandHelp = (path: string[]): string => helpText(PROGRAM, path);
 
 if (require.main === module) void main();
