@@ -52,8 +52,12 @@ function topLevelKeyLines(text: string, events: Event[]): Map<string, number> {
   let index = 0;
   let line = 1;
   let counted = 0;
+  // Offsets only grow: count the newlines since the last one asked about (indexOf, not a loop over characters).
   const lineAt = (offset: number) => {
-    for (; counted < offset; counted++) if (text.charCodeAt(counted) === 10) line++;
+    for (let nl = text.indexOf("\n", counted); nl !== -1 && nl < offset; nl = text.indexOf("\n", nl + 1)) {
+      line++;
+      counted = nl + 1;
+    }
     return line;
   };
   for (const e of events) {
