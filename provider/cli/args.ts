@@ -1,6 +1,6 @@
 // The command line's grammar as data (commands, their arguments and flags), read with node:util's parseArgs; the usage
-// errors and the help text are written here. A parser library with help built in (commander, before) cost the CLI a
-// quarter of its start-up: its code is most of what V8 has to load for `do-image inspect`.
+// errors and the help text are written here. A parser library with help built in (commander, before) was about a
+// fifth of the code V8 loaded for `do-image inspect` (its code cache went from 253 KB to 208 KB without it).
 import { parseArgs } from "node:util";
 import { UsageError } from "../errors";
 
