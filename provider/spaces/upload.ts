@@ -68,6 +68,18 @@ export class SpacesError extends DoImageError {
 const MiB = 1024 * 1024;
 const MAX_PARTS = 9000; // S3 allows 10,000; leave room
 const codeOf = (err: unknown) => (err as { Code?: string }).Code ?? (err as { name?: string }).name ?? "";
+/** Failures with no answer from the server, in words. The SDK names a reset or closed connection "TimeoutError". */
+const NO_ANSWER: Record<string, string> = {
+  ECONNRESET: "the connection being reset (ECONNRESET)",
+  EPIPE: "the connection closing while the part was sent (EPIPE)",
+  ETIMEDOUT: "a network timeout (ETIMEDOUT)",
+};
+function failureOf(err: unknown): string {
+  const e = err as { code?: string; message?: string };
+  // The code is on the error, or only in its message ("write EPIPE") where the SDK wrapped an error from another realm.
+  const sys = e.code ?? /\b(ECONNRESET|EPIPE|ETIMEDOUT)\b/.exec(e.message ?? "")?.[1] ?? "";
+  return NO_ANSWER[sys] ?? (codeOf(err) || e.message || "an unknown error");
+}
 const FATAL = new Set(["InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied", "NoSuchBucket", "InvalidBucketName", "AllAccessDisabled"]);
 
 /** An S3 client for Spaces: path-style addressing, checksums only where required (aws-chunked bodies upset S3-compatible stores). */
@@ -264,7 +276,7 @@ async function session(what: string, options: UploadOptions) {
       await abort(uploadId);
       return err instanceof SpacesError ? err : explain(err, settings, bucket, key);
     }
-    const stopped = options.signal?.aborted ? "interrupted" : `stopped by ${code || (err as Error).message}`;
+    const stopped = options.signal?.aborted ? "interrupted" : `stopped by ${failureOf(err)}`;
     return new SpacesError(
       `upload of ${what} to ${bucket}/${key} ${stopped} after ${result.partsUploaded + result.partsReused} of ${partCount} parts`,
       "Interrupted",

@@ -129,6 +129,18 @@ test("a secret key the server echoes back never reaches the error, its JSON or i
   expect(`${err.message} ${err.fix} ${JSON.stringify(err)} ${JSON.stringify(errorJson(err))}`).not.toContain(s3.secretAccessKey);
 });
 
+test("a connection dropped mid-part stops the upload naming the network failure (the SDK calls it TimeoutError), and it resumes", async () => {
+  const f = randomFile("reset.raw", 23 * MiB);
+  s3.faults.failPutsAfter = { puts: 2, code: "ECONNRESET" };
+  const err = (await uploadImage(f.path, { ...opts, concurrency: 1 }).catch((e: unknown) => e)) as SpacesError;
+  delete s3.faults.failPutsAfter;
+  expect(err).toMatchObject({ code: "spaces-Interrupted", exitCode: 69 });
+  expect(err.message).toMatch(/stopped by the connection (being reset \(ECONNRESET\)|closing while the part was sent \(EPIPE\)) after 2 of 5 parts$/);
+  const r = await uploadImage(f.path, opts);
+  expect(r).toMatchObject({ partsReused: 2, partsUploaded: 3 });
+  expect(await s3.contents("images")).toMatchObject({ uploads: [] });
+});
+
 /** A source producing `data` in uneven chunks, whose first bytes are only known at the end (as a qcow2 header is). */
 function streamOf(data: Buffer, head: Buffer, chunk = 3 * MiB + 17): StreamSource & { consumed: () => number } {
   let consumed = 0;

@@ -8,7 +8,7 @@ import { createHash } from "node:crypto";
 import { createReadStream, createWriteStream } from "node:fs";
 import { access, mkdtemp, readdir, readFile, rename, rm, stat } from "node:fs/promises";
 import type { Readable } from "node:stream";
-import { pipeline } from "node:stream/promises";
+import { finished, pipeline } from "node:stream/promises";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -34,7 +34,10 @@ export interface S3ServerOptions {
 
 /** Faults a test switches on, live: failing uploads (a key revoked mid-upload), secrets echoed in errors. */
 export interface S3Faults {
-  /** Every upload request (a PUT of an object or a part) after this many, counted from when it is set, fails with `code`. */
+  /**
+   * Every upload request (a PUT of an object or a part) after this many, counted from when it is set, fails with
+   * `code`: an S3 error code, answered once the body is read, or "ECONNRESET" to drop the connection mid-body.
+   */
   failPutsAfter?: { puts: number; code: string };
   /** Error messages repeat the request's secret key, as a misbehaving proxy might; do-image must never pass it on. */
   echoSecret?: boolean;
@@ -52,6 +55,7 @@ export interface S3Server {
 }
 
 interface KoaContext {
+  req: Readable & { socket: { destroy(): void } };
   method: string;
   path: string;
   query: Record<string, string | undefined>;
@@ -224,6 +228,14 @@ function faultInjection(faults: S3Faults, secretAccessKey: string) {
     }
     const [, , ...key] = ctx.path.split("/");
     if (armed && ctx.method === "PUT" && key.join("/") && ++puts > armed.puts) {
+      if (armed.code === "ECONNRESET") {
+        ctx.req.socket.destroy();
+        return;
+      }
+      // Read the body first, so the client is told the error. Answered mid-body, it could see only the connection
+      // reset (as EPIPE or ECONNRESET, which the SDK names TimeoutError), and which it sees is a race.
+      ctx.req.resume();
+      await finished(ctx.req);
       const echo = faults.echoSecret ? ` (request signed with secret ${secretAccessKey})` : "";
       throw new S3Error(armed.code, `${ctx.query.partNumber ? `part ${ctx.query.partNumber}` : "object"} refused${echo}`);
     }
