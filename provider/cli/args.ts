@@ -3,6 +3,7 @@
 // fifth of the code V8 loaded for `do-image inspect` (its code cache went from 253 KB to 208 KB without it).
 import { parseArgs } from "node:util";
 import { UsageError } from "../errors";
+import { isTerminal } from "./output";
 
 export interface FlagSpec {
   /** The long name without dashes; "no-x" is a switch that sets `x` to false (true when absent). */
@@ -262,7 +263,7 @@ const argLabel = (a: ArgSpec) => `<${a.name}${a.variadic ? "..." : ""}>`;
 export function helpText(root: CommandSpec, path: string[]): string {
   let command = root;
   for (const p of path) command = command.commands!.find((c) => c.name === p)!;
-  const width = Math.max(60, Math.min(process.stdout.columns || 80, 100));
+  const width = Math.max(60, Math.min((isTerminal(1) && process.stdout.columns) || 80, 100));
   const usageLine = [
     "Usage: do-image",
     ...path,

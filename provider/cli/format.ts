@@ -1,5 +1,4 @@
 // Human-readable rendering shared by the CLI's commands: sizes, tables, colour only on a terminal.
-import pc from "picocolors";
 
 export { formatBytes as bytes } from "../image/bytes";
 
@@ -13,4 +12,4 @@ export function table(rows: string[][], indent = "  "): string {
 // eslint-disable-next-line no-control-regex
 const stripAnsi = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, "");
 
-export const colour = pc;
+export { colour } from "./output";

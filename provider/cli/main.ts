@@ -7,24 +7,23 @@ import { parseCommandLine, type CommandSpec, type Opts } from "./args";
 import { CHECK_IDS } from "../image/checks/types";
 import { packageVersion } from "../package";
 import { colour as c } from "./format";
+import { writeErr, writeOut } from "./output";
 import type { TokenFlags } from "./settings";
 
 /** Errors the user can act on are printed with their fix; anything else is a bug and keeps its stack. */
 function printError(err: unknown): void {
-  if (err instanceof DoImageError) process.stderr.write(`${c.red("error")} ${err.message}\n  ${c.bold("fix:")} ${err.fix}\n`);
+  if (err instanceof DoImageError) writeErr(`${c.red("error")} ${err.message}\n  ${c.bold("fix:")} ${err.fix}\n`);
   else
-    process.stderr.write(
-      `${c.red("error")} ${(err as Error)?.stack ?? String(err)}\n  ${c.bold("fix:")} this is a bug in do-image: report it with the command you ran\n`,
-    );
+    writeErr(`${c.red("error")} ${(err as Error)?.stack ?? String(err)}\n  ${c.bold("fix:")} this is a bug in do-image: report it with the command you ran\n`);
 }
 
 /** Runs a command body: its JSON result (when asked) to stdout, an error as text to stderr (and as JSON), the exit code. */
 async function run(json: boolean | undefined, body: () => Promise<unknown>, file?: string): Promise<void> {
   try {
     const out = await body();
-    if (json && out !== undefined) process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+    if (json && out !== undefined) writeOut(`${JSON.stringify(out, null, 2)}\n`);
   } catch (err) {
-    if (json) process.stdout.write(`${JSON.stringify({ ...(file !== undefined ? { file } : {}), error: errorJson(err) }, null, 2)}\n`);
+    if (json) writeOut(`${JSON.stringify({ ...(file !== undefined ? { file } : {}), error: errorJson(err) }, null, 2)}\n`);
     printError(err);
     process.exitCode = exitCodeOf(err);
   }
@@ -80,7 +79,7 @@ const PUSH_FLAGS: Record<string, string> = {
 const flagFor = (field: string) => PUSH_FLAGS[field.replace(/\[\d+\]$/, "")] ?? field;
 
 /** Each retry or wait is said as it happens, so a slow network or a rate limit is never silence. */
-const retryLog = (line: string) => process.stderr.write(`${c.dim(line)}\n`);
+const retryLog = (line: string) => writeErr(`${c.dim(line)}\n`);
 
 async function client(flags: Opts & TokenFlags) {
   const [{ DigitalOceanClient }, { apiSettings }] = await Promise.all([import("../digitalocean"), import("./settings")]);
@@ -90,7 +89,7 @@ async function client(flags: Opts & TokenFlags) {
 /** Ctrl-C during a long command: say how to carry on, and exit as a shell expects (128 + SIGINT). */
 function onInterrupt(what: string): () => void {
   const handler = () => {
-    process.stderr.write(`\n${c.yellow("interrupted")}: ${what}\n`);
+    writeErr(`\n${c.yellow("interrupted")}: ${what}\n`);
     process.exit(130);
   };
   process.on("SIGINT", handler);
@@ -126,7 +125,7 @@ const PROGRAM: CommandSpec = {
           opts.json as boolean,
           async () => {
             const report = await inspectImage(file as string);
-            if (!opts.json) process.stdout.write(`${renderInspect(report)}\n`);
+            if (!opts.json) writeOut(`${renderInspect(report)}\n`);
             process.exitCode = report.findings.some((f) => f.severity === "error") ? EXIT.refused : EXIT.ok;
             return report;
           },
@@ -148,7 +147,7 @@ const PROGRAM: CommandSpec = {
           opts.json as boolean,
           async () => {
             const report = await validateImage(file as string, { skip: opts.skip as string[] | undefined });
-            process.stdout.write(`${opts.json ? JSON.stringify(report, null, 2) : renderValidate(report)}\n`);
+            writeOut(`${opts.json ? JSON.stringify(report, null, 2) : renderValidate(report)}\n`);
             process.exitCode = unreadable(report) ? EXIT.unreadable : report.ok ? EXIT.ok : EXIT.refused;
           },
           file as string,
@@ -176,9 +175,9 @@ const PROGRAM: CommandSpec = {
               keepConsole: o.keepConsole as string | undefined,
               accel: o.accel as "auto" | "kvm" | "tcg",
               memoryMiB: o.memory as number,
-              onProgress: (m) => process.stderr.write(`${c.dim("boot")} ${m}\n`),
+              onProgress: (m) => writeErr(`${c.dim("boot")} ${m}\n`),
             });
-            if (!o.json) process.stdout.write(`${renderBoot(report)}\n`);
+            if (!o.json) writeOut(`${renderBoot(report)}\n`);
             process.exitCode = report.verdict === "works" ? EXIT.ok : EXIT.refused;
             return report;
           },
@@ -210,14 +209,14 @@ const PROGRAM: CommandSpec = {
               throw new UsageError(`<output> is ${file} itself`, "name another file: the image is read while the qcow2 is written", "<output>");
             const choice = await uploadFormatFor(file, o.auto ? "auto" : "qcow2");
             if (choice.format !== "qcow2") {
-              if (!o.json) process.stdout.write(`not converted: ${choice.reason}\n`);
+              if (!o.json) writeOut(`not converted: ${choice.reason}\n`);
               return { file, output: null, converted: false, reason: choice.reason };
             }
             const image = await openImage(file);
             try {
               const stats = await writeCompressedQcow2(image.disk, output);
               if (!o.json)
-                process.stdout.write(
+                writeOut(
                   `wrote ${output}: ${bytes(stats.size)}, a compressed qcow2 of a ${bytes(stats.virtualSize)} disk (${stats.dataClusters} clusters of data)\n`,
                 );
               return { file, output, converted: true, reason: choice.reason, ...stats };
@@ -303,14 +302,12 @@ const PROGRAM: CommandSpec = {
               .catch((err) => {
                 if (err instanceof core.ValidationFailedError) {
                   const ids = (err.details().failed as string[]).join(",");
-                  process.stderr.write(
-                    `${c.dim(`hint: nothing was uploaded; --skip ${ids} accepts these failures, --force publishes whatever the checks say`)}\n`,
-                  );
+                  writeErr(`${c.dim(`hint: nothing was uploaded; --skip ${ids} accepts these failures, --force publishes whatever the checks say`)}\n`);
                 }
                 throw err;
               });
             printer.stop();
-            if (!o.json) process.stdout.write(`${renderPushed(r)}\n`);
+            if (!o.json) writeOut(`${renderPushed(r)}\n`);
             return {
               image: imageJson(r.image),
               adopted: r.adopted,
@@ -354,7 +351,7 @@ const PROGRAM: CommandSpec = {
             if (i.type === "custom") images.push(imageJson(i));
           if (!o.json) {
             const text = renderImages(images, columns, o.header as boolean);
-            if (text) process.stdout.write(`${text}\n`);
+            if (text) writeOut(`${text}\n`);
           }
           return images;
         });
@@ -390,7 +387,7 @@ const PROGRAM: CommandSpec = {
             await run(o.json as boolean, async () => {
               const image = await addRegions(await client(o), id, regions, { timeoutMinutes: o.timeout as number, onEvent: printer.onEvent });
               printer.stop();
-              if (!o.json) process.stdout.write(`${image.id}\t${image.regions.join(",")}\n`);
+              if (!o.json) writeOut(`${image.id}\t${image.regions.join(",")}\n`);
               return imageJson(image);
             });
           },
@@ -407,7 +404,7 @@ const PROGRAM: CommandSpec = {
         const { deleteImage } = await import("../publish");
         await run(o.json as boolean, async () => {
           const r = await deleteImage(await client(o), id);
-          if (!o.json) process.stdout.write(r.image === "deleted" ? `deleted image ${id}\n` : `image ${id} was already gone\n`);
+          if (!o.json) writeOut(r.image === "deleted" ? `deleted image ${id}\n` : `image ${id} was already gone\n`);
           return { id, result: r.image };
         });
       },
@@ -446,9 +443,9 @@ const PROGRAM: CommandSpec = {
           const row = (u: { key: string; uploadId: string; initiated?: Date }) =>
             `${u.key} (upload ${u.uploadId}${u.initiated ? `, started ${u.initiated.toISOString()}` : ""})`;
           if (!o.json) {
-            for (const u of r.aborted) process.stdout.write(`${o.dryRun ? "would abort" : "aborted"} ${row(u)}\n`);
-            for (const u of r.kept) process.stdout.write(`kept ${row(u)}: newer than ${olderThan} h, a push may resume it\n`);
-            if (r.aborted.length + r.kept.length === 0) process.stdout.write(`no unfinished uploads under ${bucket}/${keyPrefix}\n`);
+            for (const u of r.aborted) writeOut(`${o.dryRun ? "would abort" : "aborted"} ${row(u)}\n`);
+            for (const u of r.kept) writeOut(`kept ${row(u)}: newer than ${olderThan} h, a push may resume it\n`);
+            if (r.aborted.length + r.kept.length === 0) writeOut(`no unfinished uploads under ${bucket}/${keyPrefix}\n`);
           }
           const json = (u: { key: string; uploadId: string; initiated?: Date }) => ({ ...u, initiated: u.initiated?.toISOString() ?? null });
           return { bucket, dryRun: Boolean(o.dryRun), aborted: r.aborted.map(json), kept: r.kept.map(json) };
@@ -461,7 +458,7 @@ const PROGRAM: CommandSpec = {
       args: [{ name: "shell", description: "the shell", choices: ["bash", "zsh", "fish"] }],
       run: async ([shell]) => {
         const { completionScript } = await import("./completion");
-        process.stdout.write(completionScript(PROGRAM, shell as string));
+        writeOut(completionScript(PROGRAM, shell as string));
       },
     },
   ],
@@ -472,14 +469,14 @@ export async function main(argv: string[] = process.argv): Promise<void> {
   const args = argv.slice(2);
   try {
     const parsed = parseCommandLine(PROGRAM, args);
-    if (parsed.kind === "version") process.stdout.write(`${packageVersion()}\n`);
+    if (parsed.kind === "version") writeOut(`${packageVersion()}\n`);
     else if (parsed.kind === "help") {
-      (parsed.toStderr ? process.stderr : process.stdout).write(parsed.text);
+      (parsed.toStderr ? writeErr : writeOut)(parsed.text);
       process.exitCode = parsed.toStderr ? EXIT.usage : EXIT.ok;
     } else await parsed.command.run!(parsed.args, parsed.opts);
   } catch (err) {
     // A usage error asked for as JSON is JSON too, as an error from a command's body is.
-    if (err instanceof UsageError && args.includes("--json")) process.stdout.write(`${JSON.stringify({ error: errorJson(err) }, null, 2)}\n`);
+    if (err instanceof UsageError && args.includes("--json")) writeOut(`${JSON.stringify({ error: errorJson(err) }, null, 2)}\n`);
     printError(err);
     process.exitCode = exitCodeOf(err);
   }
