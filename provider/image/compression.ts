@@ -1,15 +1,16 @@
 // Streams a gzip or bzip2 image once, in bounded memory, into an unlinked sparse scratch file the readers can seek in.
 import { DoImageError, EXIT } from "../errors";
-import { createReadStream } from "node:fs";
-import { mkdtemp, open, rm, statfs } from "node:fs/promises";
+// fs.promises is read where it is used: the property loads node:fs/promises, which opening an image never needs.
+import { createReadStream, promises as fsp } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createGunzip } from "node:zlib";
 import { bunzip2 } from "./bzip2-parallel";
 import { formatBytes, isZero } from "./bytes";
 import { ImageError } from "./errors";
 import { MAX_VIRTUAL_SIZE } from "./limits";
+import { closeFd, openFd, truncateFd, writeFd } from "./fd";
 import { FileSource } from "./source";
+import { zlib } from "./zlib";
 
 const CHUNK = 1024 * 1024;
 
@@ -38,7 +39,7 @@ class SpaceGuard {
 
   async ensure(bytes: number): Promise<boolean> {
     if (this.sinceCheck > 256 * 1024 ** 2 || this.free - bytes < 2 * this.reserve) {
-      const st = await statfs(this.dir);
+      const st = await fsp.statfs(this.dir);
       this.free = st.bavail * st.bsize;
       this.reserve = reserveFor(st.blocks * st.bsize);
       this.sinceCheck = 0;
@@ -58,7 +59,7 @@ async function* gunzip(path: string, onRead: (n: number) => void): AsyncGenerato
   const input = createReadStream(path, { highWaterMark: CHUNK });
   input.on("data", (c) => onRead(c.length));
   // Node's gunzip carries on through concatenated members (as pigz and `cat a.gz b.gz` produce).
-  const gz = input.pipe(createGunzip({ chunkSize: CHUNK }));
+  const gz = input.pipe(zlib().createGunzip({ chunkSize: CHUNK }));
   input.on("error", (e) => gz.destroy(e));
   try {
     for await (const chunk of gz) yield chunk as Buffer;
@@ -84,7 +85,7 @@ async function* readChunks(path: string, onRead: (n: number) => void): AsyncGene
 /** Decompresses `path` into a scratch file that is already unlinked, so nothing is left behind if the process dies. */
 export async function spool(path: string, compression: "gzip" | "bzip2", options: SpoolOptions = {}): Promise<FileSource> {
   const base = options.scratchDir ?? tmpdir();
-  const dir = await mkdtemp(join(base, "do-image-")).catch((err: NodeJS.ErrnoException) => {
+  const dir = await fsp.mkdtemp(join(base, "do-image-")).catch((err: NodeJS.ErrnoException) => {
     throw new DoImageError(`${path} is ${compression}-compressed and must be decompressed to a scratch file, but ${base} cannot hold one (${err.code})`, {
       code: "scratch-unusable",
       fix: "set TMPDIR to an existing, writable directory with room for the decompressed image",
@@ -93,7 +94,7 @@ export async function spool(path: string, compression: "gzip" | "bzip2", options
     });
   });
   const scratch = join(dir, "disk");
-  const out = await open(scratch, "w+");
+  const out = await openFd(scratch, "w+");
   const limit = options.maxBytes ?? MAX_VIRTUAL_SIZE;
   const space = new SpaceGuard(base);
   let compressed = 0;
@@ -104,7 +105,7 @@ export async function spool(path: string, compression: "gzip" | "bzip2", options
       { code: "scratch-space", fix: "free space there, or point TMPDIR at a disk with room for the image's data", exit: EXIT.usage, cause },
     );
   try {
-    await rm(dir, { recursive: true }); // unlink now: the open handle keeps the data alive until it is closed
+    await fsp.rm(dir, { recursive: true }); // unlink now: the open handle keeps the data alive until it is closed
     const onRead = (n: number) => {
       compressed += n;
     };
@@ -120,7 +121,7 @@ export async function spool(path: string, compression: "gzip" | "bzip2", options
           if (isZero(piece)) continue; // zero runs are not written: the scratch file stays sparse
           lastZero = false;
           if (!(await space.ensure(piece.length))) throw noSpace();
-          await out.write(piece, 0, piece.length, written + off);
+          await writeFd(out, piece, 0, piece.length, written + off);
         }
         last = chunk;
       }
@@ -138,11 +139,11 @@ export async function spool(path: string, compression: "gzip" | "bzip2", options
         );
       }
     }
-    await out.truncate(written);
+    await truncateFd(out, written);
   } catch (err) {
-    await out.close();
+    await closeFd(out);
     if ((err as NodeJS.ErrnoException).code === "ENOSPC") throw noSpace(err);
     throw err;
   }
-  return FileSource.fromHandle(out, `${path} (decompressed)`);
+  return FileSource.fromFd(out, `${path} (decompressed)`);
 }

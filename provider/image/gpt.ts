@@ -1,7 +1,7 @@
 // GPT header and partition entry array (UEFI spec, chapter 5), with both CRC-32s checked and the backup as fallback.
-import { crc32 } from "node:zlib";
 import { guidToString, isZero, readU64LE } from "./bytes";
 import type { ByteSource } from "./source";
+import { zlib } from "./zlib";
 
 const GPT_SIGNATURE = "EFI PART";
 const MIN_HEADER_SIZE = 92;
@@ -40,7 +40,7 @@ export const GptHeader = {
     const copy = Buffer.from(buf.subarray(0, headerSize));
     const headerCrc = copy.readUInt32LE(16);
     copy.writeUInt32LE(0, 16);
-    if (crc32(copy) !== headerCrc) return null;
+    if (zlib().crc32(copy) !== headerCrc) return null;
     const where = { file, offset: lba * sectorSize };
     return {
       lba,
@@ -66,7 +66,7 @@ export async function readGptEntries(disk: ByteSource, h: GptHeader, sectorSize:
   const offset = h.entriesLba * sectorSize;
   if (offset + bytes > disk.size) return null;
   const buf = await disk.read(offset, bytes);
-  if (crc32(buf) !== h.entriesCrc) return null;
+  if (zlib().crc32(buf) !== h.entriesCrc) return null;
   const entries: GptEntry[] = [];
   for (let i = 0; i < h.entryCount; i++) {
     const e = i * h.entrySize;

@@ -1,7 +1,7 @@
 // Lists the files in a Linux initramfs, written here (no npm library reads the kernel's concatenated cpio layout):
 // newc/crc cpio archives ("070701"/"070702"), one after another, the first often an uncompressed early-microcode
 // archive and the last compressed (gzip or zstd here; xz, lz4, lzma and bzip2 are named but not read).
-import { createGunzip } from "node:zlib";
+import { zlib } from "./zlib";
 
 /** The most decompressed bytes read from one initramfs; a real one is well under this. */
 const MAX_INITRAMFS_BYTES = 1024 * 1024 * 1024;
@@ -97,7 +97,7 @@ async function decompressInto(kind: string, data: Buffer, sink: CpioNames): Prom
   };
   if (kind === "gzip") {
     await new Promise<void>((resolve, reject) => {
-      const gunzip = createGunzip();
+      const gunzip = zlib().createGunzip();
       gunzip.on("data", (piece: Buffer) => {
         try {
           counted(piece);

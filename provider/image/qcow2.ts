@@ -1,9 +1,9 @@
 // Reader for qcow2 v2 and v3 images (QEMU's docs/interop/qcow2.txt), written here: no Node library reads qcow2.
-import * as zlib from "node:zlib";
 import { diskSize, readU64BE } from "./bytes";
 import { checkWithinFile, LruCache, readMapped, type BlockLocation, type VirtualDisk } from "./disk";
 import { ImageError } from "./errors";
 import type { HostSource } from "./source";
+import { zlib } from "./zlib";
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
@@ -140,7 +140,8 @@ function featureNames(exts: HeaderExtension[]): Map<number, string> {
   return names;
 }
 
-const zstdNative = (zlib as unknown as { zstdDecompressSync?: (b: Buffer) => Buffer }).zstdDecompressSync;
+/** Node's own zstd (Node ≥ 22.15), where it has one. */
+const zstdNative = () => (zlib() as unknown as { zstdDecompressSync?: (b: Buffer) => Buffer }).zstdDecompressSync;
 
 export class Qcow2Disk implements VirtualDisk {
   readonly format = "qcow2" as const;
@@ -322,7 +323,7 @@ export class Qcow2Disk implements VirtualDisk {
     const data = await this.host.read(hostOffset, length);
     let out: Buffer;
     try {
-      out = this.header.compressionType === "zstd" ? this.zstd(data) : zlib.inflateRawSync(data, { finishFlush: zlib.constants.Z_SYNC_FLUSH });
+      out = this.header.compressionType === "zstd" ? this.zstd(data) : zlib().inflateRawSync(data, { finishFlush: zlib().constants.Z_SYNC_FLUSH });
     } catch (err) {
       throw new ImageError(`${this.host.name}: compressed cluster ${cluster} at offset ${hostOffset} does not decompress (${(err as Error).message})`, {
         file: this.host.name,
@@ -341,9 +342,10 @@ export class Qcow2Disk implements VirtualDisk {
   private zstd(data: Buffer): Buffer {
     // QEMU writes each cluster as a streamed frame without a content size, possibly followed by unrelated bytes up
     // to the sector end; decode until one cluster's worth has come out and ignore what follows.
-    if (zstdNative) {
+    const native = zstdNative();
+    if (native) {
       try {
-        const out = zstdNative(data);
+        const out = native(data);
         if (out.length >= this.clusterSize) return out;
       } catch {
         // Trailing bytes after the frame make the native decoder fail; the streaming decoder below tolerates them.

@@ -1,6 +1,6 @@
 // The one random-access interface every reader in image/ works through: a file, a buffer or a virtual disk.
-import { open, stat, type FileHandle } from "node:fs/promises";
 import { ImageError } from "./errors";
+import { closeFd, openFd, readFd, statFd, statPath } from "./fd";
 
 export interface ByteSource {
   /** Bytes in the source (for a virtual disk: its virtual size). */
@@ -30,7 +30,7 @@ function pastEnd(name: string, size: number, offset: number, length: number): Im
 
 export class FileSource implements HostSource {
   private constructor(
-    private readonly handle: FileHandle,
+    private readonly descriptor: number,
     readonly name: string,
     readonly size: number,
     /** Bytes the file occupies on its filesystem (st_blocks × 512). */
@@ -39,7 +39,7 @@ export class FileSource implements HostSource {
 
   /** The open file descriptor, so that a child process (QEMU) can read the same file through /proc. */
   get fd(): number {
-    return this.handle.fd;
+    return this.descriptor;
   }
 
   static async open(path: string): Promise<FileSource> {
@@ -50,7 +50,7 @@ export class FileSource implements HostSource {
       return new ImageError(`cannot open ${path}: ${why}`, { file: path, fix: "pass the path of a disk image file" });
     };
     // A FIFO or socket would block open() until a writer comes: refuse what is not a file or disk before opening.
-    const kind = await stat(path).catch((err: unknown) => {
+    const kind = await statPath(path).catch((err: unknown) => {
       throw cannot(err);
     });
     if (!kind.isFile() && !kind.isBlockDevice()) {
@@ -65,24 +65,27 @@ export class FileSource implements HostSource {
               : "not a regular file";
       throw new ImageError(`${path} is ${what}, not a disk image file`, { file: path, fix: "pass the path of a disk image file" });
     }
-    let handle: FileHandle;
+    let fd: number;
     try {
-      handle = await open(path, "r");
+      fd = await openFd(path, "r");
     } catch (err) {
       throw cannot(err);
     }
-    const st = await handle.stat();
+    const st = await statFd(fd).catch(async (err: unknown) => {
+      await closeFd(fd);
+      throw cannot(err);
+    });
     if (!st.isFile() && !st.isBlockDevice()) {
-      await handle.close();
+      await closeFd(fd);
       throw new ImageError(`${path} is not a regular file`, { file: path, fix: "pass the path of a disk image file" });
     }
-    return new FileSource(handle, path, st.size, st.blocks * 512);
+    return new FileSource(fd, path, st.size, st.blocks * 512);
   }
 
-  /** Wraps a handle that is already open (the decompressed scratch file); the source owns and closes it. */
-  static async fromHandle(handle: FileHandle, name: string): Promise<FileSource> {
-    const st = await handle.stat();
-    return new FileSource(handle, name, st.size, st.blocks * 512);
+  /** Wraps a descriptor that is already open (the decompressed scratch file); the source owns and closes it. */
+  static async fromFd(fd: number, name: string): Promise<FileSource> {
+    const st = await statFd(fd);
+    return new FileSource(fd, name, st.size, st.blocks * 512);
   }
 
   async read(offset: number, length: number): Promise<Buffer> {
@@ -96,7 +99,7 @@ export class FileSource implements HostSource {
     if (position < 0 || position + length > this.size) throw pastEnd(this.name, this.size, position, length);
     let done = 0;
     while (done < length) {
-      const { bytesRead } = await this.handle.read(target, targetOffset + done, length - done, position + done);
+      const bytesRead = await readFd(this.descriptor, target, targetOffset + done, length - done, position + done);
       if (bytesRead === 0) {
         throw new ImageError(`${this.name}: unexpected end of file at offset ${position + done}`, {
           file: this.name,
@@ -109,7 +112,7 @@ export class FileSource implements HostSource {
   }
 
   async close(): Promise<void> {
-    await this.handle.close();
+    await closeFd(this.descriptor);
   }
 }
 

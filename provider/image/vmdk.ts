@@ -1,9 +1,9 @@
 // Reader for VMDK hosted sparse extents (monolithicSparse, streamOptimized), after VMware's Virtual Disk Format 5.0 spec.
-import { inflateSync } from "node:zlib";
 import { readU64LE } from "./bytes";
 import { checkWithinFile, LruCache, readMapped, type BlockLocation, type VirtualDisk } from "./disk";
 import { ImageError } from "./errors";
 import type { HostSource } from "./source";
+import { zlib } from "./zlib";
 
 export const VMDK_MAGIC = 0x564d444b; // "KDMV" read little-endian
 export const VMDK_DESCRIPTOR_TEXT = "# Disk DescriptorFile";
@@ -197,7 +197,7 @@ export class VmdkDisk implements VirtualDisk {
     const data = await this.host.read(offset + prefix, hasMarkers ? size : this.host.size - offset);
     let out: Buffer;
     try {
-      out = inflateSync(data);
+      out = zlib().inflateSync(data);
     } catch (err) {
       throw new ImageError(`${this.host.name}: compressed grain ${grain} at offset ${offset} does not decompress (${(err as Error).message})`, {
         file: this.host.name,
