@@ -27,8 +27,9 @@ export interface LoadedModule {
 
 /** Runs `file` as a CommonJS module (its own require, module, __filename and __dirname) and returns its exports. */
 export function requireWithCodeCache(file: string, options: CodeCacheOptions): LoadedModule {
-  // A shebang is valid only at the very start of a script, not inside the function wrapper.
-  const source = readFileSync(file, "utf8").replace(/^#!.*/, "");
+  // A shebang is valid only at the very start of a script, not inside the function wrapper. Read as latin1, which
+  // needs no UTF-8 decoding: the bundle is ASCII (make build checks).
+  const source = readFileSync(file, "latin1").replace(/^#!.*/, "");
   const wrapper = `(function (exports, require, module, __filename, __dirname) {${source}\n})`;
   const enabled = !process.env.NODE_DISABLE_COMPILE_CACHE;
   const st = statSync(file, { bigint: true });
