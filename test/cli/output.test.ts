@@ -1,6 +1,8 @@
 // The CLI's output without Node's stdout streams: colour decided as picocolors decides it, a reader that goes away, and a
 // descriptor that would block.
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { cliPath } from "../support/cli";
 
@@ -79,4 +81,25 @@ describe("in process", () => {
       delete process.env.FORCE_COLOR;
     }
   });
+});
+
+test("start-up: inspecting an uncompressed disk into a pipe loads none of Node's stream, zlib, fs/promises or tty modules", () => {
+  const dir = mkdtempSync(join(tmpdir(), "do-image-modules-"));
+  const disk = join(dir, "disk.raw");
+  const mbr = Buffer.alloc(1 << 20);
+  mbr.writeUInt16LE(0xaa55, 510);
+  writeFileSync(disk, mbr);
+  // Preloaded, it notes the built-in modules already loaded, and prints those loaded after, as the process exits.
+  const probe = join(dir, "probe.js");
+  writeFileSync(
+    probe,
+    "const before = new Set(process.moduleLoadList);\n" +
+      "process.on('exit', () => process._rawDebug(JSON.stringify(process.moduleLoadList.filter((m) => !before.has(m)))));\n",
+  );
+  const r = spawnSync(process.execPath, ["-r", probe, cliPath, "inspect", disk], { env: envWith({}), encoding: "utf8" });
+  expect(r.status).toBe(0);
+  expect(r.stdout).toContain("virtual size");
+  const loaded = JSON.parse(r.stderr.trim().split("\n").pop()!) as string[];
+  expect(loaded).toContain("NativeModule vm");
+  expect(loaded.filter((m) => /^NativeModule (stream|zlib|tty|net|(internal\/)?fs\/promises|internal\/streams\/|internal\/readline\/)/.test(m))).toEqual([]);
 });
