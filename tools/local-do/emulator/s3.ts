@@ -41,6 +41,8 @@ export interface S3Faults {
   failPutsAfter?: { puts: number; code: string };
   /** Error messages repeat the request's secret key, as a misbehaving proxy might; do-image must never pass it on. */
   echoSecret?: boolean;
+  /** Called as each upload request arrives, with how many have arrived since the server started: a test acts at an exact part. */
+  onPut?: (count: number) => void;
 }
 
 export interface S3Server {
@@ -220,6 +222,7 @@ function multipartExtensions() {
 /** Applies the live faults before s3rver answers: uploads that fail after a count, with the secret echoed when asked. */
 function faultInjection(faults: S3Faults, secretAccessKey: string) {
   let puts = 0;
+  let allPuts = 0;
   let armed: S3Faults["failPutsAfter"];
   return async (ctx: KoaContext, next: () => Promise<void>) => {
     if (faults.failPutsAfter !== armed) {
@@ -227,7 +230,9 @@ function faultInjection(faults: S3Faults, secretAccessKey: string) {
       puts = 0;
     }
     const [, , ...key] = ctx.path.split("/");
-    if (armed && ctx.method === "PUT" && key.join("/") && ++puts > armed.puts) {
+    const upload = ctx.method === "PUT" && key.join("/") !== "";
+    if (upload) faults.onPut?.(++allPuts);
+    if (armed && upload && ++puts > armed.puts) {
       if (armed.code === "ECONNRESET") {
         ctx.req.socket.destroy();
         return;
