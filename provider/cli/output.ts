@@ -25,6 +25,11 @@ function write(fd: Fd, text: string): void {
       }
       if (code !== "EAGAIN") throw err;
       streamed.add(fd);
+      // The stream reports a reader going away as an 'error' event, which unheard would end the process.
+      (fd === 1 ? process.stdout : process.stderr).on("error", (e: NodeJS.ErrnoException) => {
+        if (e.code !== "EPIPE") throw e;
+        closed.add(fd);
+      });
     }
   }
   (fd === 1 ? process.stdout : process.stderr).write(data.subarray(at));

@@ -46,7 +46,7 @@ test("a reader that has gone away (do-image ... | head) ends the output quietly,
 describe("in process", () => {
   afterEach(() => jest.restoreAllMocks());
 
-  test("a descriptor that would block (EAGAIN) hands the rest, and all later text, to the stream, in order", async () => {
+  test("a descriptor that would block (EAGAIN) hands the rest, and all later text, to the stream, in order; its EPIPE then ends output quietly", async () => {
     const { writeOut } = await import("../../provider/cli/output");
     const written: string[] = [];
     let calls = 0;
@@ -65,10 +65,19 @@ describe("in process", () => {
       written.push(`stream:${chunk.toString()}`);
       return true;
     }) as typeof process.stdout.write);
-    writeOut("abcdef");
-    writeOut("ghi");
-    expect(written).toEqual(["fd:abc", "stream:def", "stream:ghi"]);
-    expect(calls).toBe(2);
+    const listeners = process.stdout.listeners("error");
+    try {
+      writeOut("abcdef");
+      writeOut("ghi");
+      expect(written).toEqual(["fd:abc", "stream:def", "stream:ghi"]);
+      expect(calls).toBe(2);
+      // The reader then goes away: the stream says so as an event, which must neither throw nor let more text through.
+      process.stdout.emit("error", Object.assign(new Error("write EPIPE"), { code: "EPIPE" }));
+      writeOut("jkl");
+      expect(written).toEqual(["fd:abc", "stream:def", "stream:ghi"]);
+    } finally {
+      for (const l of process.stdout.listeners("error")) if (!listeners.includes(l)) process.stdout.off("error", l as () => void);
+    }
   });
 
   test("styles nest as picocolors nests them: an inner colour's end resumes the outer one", async () => {
