@@ -19,6 +19,8 @@ export interface VirtualDisk extends ByteSource {
 /** Where one block of the virtual disk lives. */
 export type BlockLocation = { kind: "zero" } | { kind: "host"; offset: number } | { kind: "bytes"; data: Buffer }; // already decoded (a compressed cluster or grain)
 
+type Locate = (block: number) => BlockLocation | Promise<BlockLocation>;
+
 /**
  * Reads [offset, offset+length) of a virtual disk whose blocks of `blockSize` bytes are located by `locate`.
  * Runs of blocks that are contiguous in the host file are read with one pread, straight into the result.
@@ -27,10 +29,31 @@ export async function readMapped(
   disk: { name: string; size: number },
   host: HostSource,
   blockSize: number,
-  locate: (block: number) => BlockLocation | Promise<BlockLocation>,
+  locate: Locate,
   offset: number,
   length: number,
 ): Promise<Buffer> {
+  const out = Buffer.alloc(length);
+  await readMappedInto(disk, host, blockSize, locate, out, 0, offset, length, true);
+  return out;
+}
+
+/**
+ * As readMapped, into `target` at `targetOffset`: a caller reading a whole disk reuses one buffer rather than
+ * allocating (and the kernel zeroing) fresh memory for every read. Unallocated blocks are zero-filled unless the
+ * target is known to be zeros already.
+ */
+export async function readMappedInto(
+  disk: { name: string; size: number },
+  host: HostSource,
+  blockSize: number,
+  locate: Locate,
+  target: Buffer,
+  targetOffset: number,
+  offset: number,
+  length: number,
+  zeroed = false,
+): Promise<void> {
   if (offset < 0 || length < 0 || offset + length > disk.size) {
     throw new ImageError(`${disk.name}: read of ${length} bytes at offset ${offset} is outside the virtual disk (${disk.size} bytes)`, {
       file: disk.name,
@@ -39,9 +62,9 @@ export async function readMapped(
       code: "read-outside-disk",
     });
   }
-  const out = Buffer.alloc(length);
   let pos = offset;
   const end = offset + length;
+  const at = (p: number) => targetOffset + p - offset;
   while (pos < end) {
     const block = Math.floor(pos / blockSize);
     const within = pos - block * blockSize;
@@ -56,13 +79,14 @@ export async function readMapped(
         n += Math.min(blockSize, end - pos - n);
         next++;
       }
-      await host.readInto(out, pos - offset, n, loc.offset + within);
+      await host.readInto(target, at(pos), n, loc.offset + within);
     } else if (loc.kind === "bytes") {
-      loc.data.copy(out, pos - offset, within, within + n);
+      loc.data.copy(target, at(pos), within, within + n);
+    } else if (!zeroed) {
+      target.fill(0, at(pos), at(pos) + n);
     }
     pos += n;
   }
-  return out;
 }
 
 /** A small least-recently-used cache for decoded metadata tables and clusters. */

@@ -1,6 +1,6 @@
 // Reader for qcow2 v2 and v3 images (QEMU's docs/interop/qcow2.txt), written here: no Node library reads qcow2.
 import { diskSize, readU64BE } from "./bytes";
-import { checkWithinFile, LruCache, readMapped, type BlockLocation, type VirtualDisk } from "./disk";
+import { checkWithinFile, LruCache, readMapped, readMappedInto, type BlockLocation, type VirtualDisk } from "./disk";
 import { ImageError } from "./errors";
 import type { HostSource } from "./source";
 import { zlib } from "./zlib";
@@ -371,6 +371,10 @@ export class Qcow2Disk implements VirtualDisk {
 
   read(offset: number, length: number): Promise<Buffer> {
     return readMapped(this, this.host, this.subclusterSize, this.locate, offset, length);
+  }
+
+  readInto(target: Buffer, targetOffset: number, length: number, position: number): Promise<void> {
+    return readMappedInto(this, this.host, this.subclusterSize, this.locate, target, targetOffset, position, length);
   }
 
   async allocatedBytes(): Promise<number> {

@@ -1,6 +1,6 @@
 // Reader for VirtualBox VDI 1.1 images (dynamic and static), written here: no Node library reads VDI.
 import { diskSize, isZero } from "./bytes";
-import { checkWithinFile, readMapped, type BlockLocation, type VirtualDisk } from "./disk";
+import { checkWithinFile, readMapped, readMappedInto, type BlockLocation, type VirtualDisk } from "./disk";
 import { ImageError } from "./errors";
 import type { HostSource } from "./source";
 
@@ -103,6 +103,10 @@ export class VdiDisk implements VirtualDisk {
 
   read(offset: number, length: number): Promise<Buffer> {
     return readMapped(this, this.host, this.header.blockSize, this.locate, offset, length);
+  }
+
+  readInto(target: Buffer, targetOffset: number, length: number, position: number): Promise<void> {
+    return readMappedInto(this, this.host, this.header.blockSize, this.locate, target, targetOffset, position, length);
   }
 
   async allocatedBytes(): Promise<number> {

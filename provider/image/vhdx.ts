@@ -1,7 +1,7 @@
 // Reader for VHDX images (Microsoft's [MS-VHDX] v1), dynamic and fixed, written here: no Node library reads VHDX.
 import { diskSize, guidToString, isZero, readU64LE } from "./bytes";
 import { crc32c } from "./crc32c";
-import { checkWithinFile, readMapped, type BlockLocation, type VirtualDisk } from "./disk";
+import { checkWithinFile, readMapped, readMappedInto, type BlockLocation, type VirtualDisk } from "./disk";
 import { ImageError } from "./errors";
 import type { HostSource } from "./source";
 
@@ -197,6 +197,10 @@ export class VhdxDisk implements VirtualDisk {
 
   read(offset: number, length: number): Promise<Buffer> {
     return readMapped(this, this.host, this.blockSize, this.locate, offset, length);
+  }
+
+  readInto(target: Buffer, targetOffset: number, length: number, position: number): Promise<void> {
+    return readMappedInto(this, this.host, this.blockSize, this.locate, target, targetOffset, position, length);
   }
 
   async allocatedBytes(): Promise<number> {

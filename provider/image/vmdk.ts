@@ -1,6 +1,6 @@
 // Reader for VMDK hosted sparse extents (monolithicSparse, streamOptimized), after VMware's Virtual Disk Format 5.0 spec.
 import { readU64LE } from "./bytes";
-import { checkWithinFile, LruCache, readMapped, type BlockLocation, type VirtualDisk } from "./disk";
+import { checkWithinFile, LruCache, readMapped, readMappedInto, type BlockLocation, type VirtualDisk } from "./disk";
 import { ImageError } from "./errors";
 import type { HostSource } from "./source";
 import { zlib } from "./zlib";
@@ -218,6 +218,10 @@ export class VmdkDisk implements VirtualDisk {
 
   read(offset: number, length: number): Promise<Buffer> {
     return readMapped(this, this.host, this.grainSize, this.locate, offset, length);
+  }
+
+  readInto(target: Buffer, targetOffset: number, length: number, position: number): Promise<void> {
+    return readMappedInto(this, this.host, this.grainSize, this.locate, target, targetOffset, position, length);
   }
 
   async allocatedBytes(): Promise<number> {
