@@ -29,7 +29,7 @@ export async function benchImage(): Promise<Result[]> {
     size = image.disk.size;
     // Into one buffer, as `convert` and push's conversion read (qemu-img too reuses its buffers).
     const buffer = Buffer.allocUnsafe(chunk);
-    for (let off = 0; off < size; off += chunk) await image.disk.readInto!(buffer, 0, Math.min(chunk, size - off), off);
+    for (let off = 0; off < size; off += chunk) await image.disk.readInto(buffer, 0, Math.min(chunk, size - off), off);
     await image.close();
   }, 7);
   // qemu-img reading the same and writing nothing (its null driver): a file target would add the writing of 2 GiB.

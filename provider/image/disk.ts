@@ -12,8 +12,8 @@ export interface VirtualDisk extends ByteSource {
   readonly details: Readonly<Record<string, string | number | boolean>>;
   /** Bytes of guest data the container stores (allocated clusters or blocks), from metadata only. */
   allocatedBytes(): Promise<number>;
-  /** Reads into the caller's buffer where the container can (raw: no buffer per read). */
-  readInto?(target: Buffer, targetOffset: number, length: number, position: number): Promise<void>;
+  /** Reads into the caller's buffer (a whole-disk reader reuses one; holes are written as zeros). */
+  readInto(target: Buffer, targetOffset: number, length: number, position: number): Promise<void>;
 }
 
 /** Where one block of the virtual disk lives. */

@@ -101,8 +101,7 @@ export function compressedQcow2(disk: VirtualDisk, options: CompressedQcow2Optio
     const length = Math.min(RUN * CLUSTER, virtualSize - at);
     const started = (async () => {
       const bytes = runBuffer();
-      if (disk.readInto) await disk.readInto(bytes, 0, length, at);
-      else (await disk.read(at, length)).copy(bytes);
+      await disk.readInto(bytes, 0, length, at);
       bytes.fill(0, length); // the last run of a disk whose size is not a whole number of clusters
       // The clusters with data, moved to the front in order; the rest of the buffer is not looked at.
       const found: number[] = [];

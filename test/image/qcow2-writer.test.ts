@@ -52,6 +52,16 @@ function synthetic(size: number, data: Set<number>, noise = new Set<number>()): 
     } else if (data.has(c)) for (let p = 0; p < b.length; p += 512) b.writeUInt32BE(c + 1, p);
     return b;
   };
+  const read = async (offset: number, length: number) => {
+    const b = Buffer.alloc(length);
+    for (let c = Math.floor(offset / 65536); c * 65536 < offset + length; c++) {
+      if (!data.has(c) && !noise.has(c)) continue;
+      const from = Math.max(offset, c * 65536);
+      const to = Math.min(offset + length, (c + 1) * 65536, size);
+      cluster(c).copy(b, from - offset, from - c * 65536, to - c * 65536);
+    }
+    return b;
+  };
   return {
     format: "raw",
     details: {},
@@ -59,15 +69,9 @@ function synthetic(size: number, data: Set<number>, noise = new Set<number>()): 
     size,
     allocatedBytes: async () => (data.size + noise.size) * 65536,
     close: async () => undefined,
-    read: async (offset: number, length: number) => {
-      const b = Buffer.alloc(length);
-      for (let c = Math.floor(offset / 65536); c * 65536 < offset + length; c++) {
-        if (!data.has(c) && !noise.has(c)) continue;
-        const from = Math.max(offset, c * 65536);
-        const to = Math.min(offset + length, (c + 1) * 65536, size);
-        cluster(c).copy(b, from - offset, from - c * 65536, to - c * 65536);
-      }
-      return b;
+    read,
+    readInto: async (target: Buffer, targetOffset: number, length: number, position: number) => {
+      (await read(position, length)).copy(target, targetOffset);
     },
   };
 }
