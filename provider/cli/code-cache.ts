@@ -17,6 +17,12 @@ export interface CodeCacheOptions {
   purpose: string;
   /** How many caches the folder keeps; the least recently written go first. */
   keep?: number;
+  /**
+   * Whether a run ending with this exit code did the work later runs will do, so its cache is worth keeping. A run
+   * that stopped early (a usage error, a file that cannot be read) compiled only part of it, and as the cache is
+   * made once, every later run would compile the rest again. Always, when not given.
+   */
+  keepIf?: (exitCode: number) => boolean;
 }
 
 export interface LoadedModule {
@@ -46,7 +52,10 @@ export function requireWithCodeCache(file: string, options: CodeCacheOptions): L
   const script = new Script(wrapper, { filename: file, cachedData });
   const fresh = enabled && (cachedData === undefined || script.cachedDataRejected === true);
   // Made once the command has run, when V8 has compiled every function it called.
-  if (fresh) process.once("exit", () => writeCache(options.dir, name, script, options.keep ?? 16));
+  if (fresh)
+    process.once("exit", (code) => {
+      if (options.keepIf?.(code) ?? true) writeCache(options.dir, name, script, options.keep ?? 16);
+    });
   const module = { exports: {} as unknown, filename: file, id: file, loaded: false };
   const fn = script.runInThisContext() as (e: unknown, r: NodeRequire, m: unknown, f: string, d: string) => void;
   fn.call(module.exports, module.exports, createRequire(file), module, file, dirname(file));
