@@ -8,6 +8,8 @@ type Fd = 1 | 2;
 const streamed = new Set<Fd>();
 const closed = new Set<Fd>();
 
+const stream = (fd: Fd) => (fd === 1 ? process.stdout : process.stderr);
+
 function write(fd: Fd, text: string): void {
   if (closed.has(fd)) return;
   const data = Buffer.from(text);
@@ -26,13 +28,13 @@ function write(fd: Fd, text: string): void {
       if (code !== "EAGAIN") throw err;
       streamed.add(fd);
       // The stream reports a reader going away as an 'error' event, which unheard would end the process.
-      (fd === 1 ? process.stdout : process.stderr).on("error", (e: NodeJS.ErrnoException) => {
+      stream(fd).on("error", (e: NodeJS.ErrnoException) => {
         if (e.code !== "EPIPE") throw e;
         closed.add(fd);
       });
     }
   }
-  (fd === 1 ? process.stdout : process.stderr).write(data.subarray(at));
+  stream(fd).write(data.subarray(at));
 }
 
 /** Writes to standard output. */

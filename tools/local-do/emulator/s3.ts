@@ -221,18 +221,22 @@ function multipartExtensions() {
 
 /** Applies the live faults before s3rver answers: uploads that fail after a count, with the secret echoed when asked. */
 function faultInjection(faults: S3Faults, secretAccessKey: string) {
+  /** Upload requests since the server started, and how many there had been when the current fault was set. */
   let puts = 0;
-  let allPuts = 0;
+  let putsWhenArmed = 0;
   let armed: S3Faults["failPutsAfter"];
   return async (ctx: KoaContext, next: () => Promise<void>) => {
     if (faults.failPutsAfter !== armed) {
       armed = faults.failPutsAfter;
-      puts = 0;
+      putsWhenArmed = puts;
     }
     const [, , ...key] = ctx.path.split("/");
     const upload = ctx.method === "PUT" && key.join("/") !== "";
-    if (upload) faults.onPut?.(++allPuts);
-    if (armed && upload && ++puts > armed.puts) {
+    if (upload) {
+      puts++; // not inside the call below: an optional call with no function does not evaluate its arguments
+      faults.onPut?.(puts);
+    }
+    if (armed && upload && puts - putsWhenArmed > armed.puts) {
       if (armed.code === "ECONNRESET") {
         ctx.req.socket.destroy();
         return;
