@@ -6,7 +6,7 @@
 import { throttledLink } from "./throttle";
 import { createHash } from "node:crypto";
 import { createReadStream, createWriteStream } from "node:fs";
-import { access, mkdtemp, readdir, readFile, rename, rm, stat } from "node:fs/promises";
+import { access, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import type { Readable } from "node:stream";
 import { finished, pipeline } from "node:stream/promises";
 import type { AddressInfo } from "node:net";
@@ -18,6 +18,7 @@ const S3rver = require("@20minutes/s3rver");
 const AWSAccount = require("@20minutes/s3rver/lib/models/account");
 const authentication = require("@20minutes/s3rver/lib/middleware/authentication");
 const S3Error = require("@20minutes/s3rver/lib/models/error");
+const S3Object = require("@20minutes/s3rver/lib/models/object");
 /* eslint-enable @typescript-eslint/no-require-imports */
 
 export interface S3ServerOptions {
@@ -72,19 +73,33 @@ interface S3Store {
   rootDirectory: string;
   getResourcePath(bucket: string, key: string | undefined, resource: string): string;
   putContent(objectPath: string, content: Buffer | Readable): Promise<[number, string]>;
+  putMetadata(bucket: string, key: string, metadata: Record<string, string>, md5?: string): Promise<void>;
   putObjectMultipart(bucket: string, uploadId: string, parts: unknown[]): Promise<unknown>;
   putPart(bucket: string, uploadId: string, partNumber: number, content: unknown): Promise<unknown>;
 }
 
 /**
- * Gives s3rver's store S3's semantics where concurrent clients meet: a PUT replaces an object atomically (written
- * aside, then renamed, so a reader never sees half of it; s3rver wrote in place and answered before the write ended),
- * and completing an upload that another client already completed or aborted is NoSuchUpload, one completion at a time.
+ * Gives s3rver's store S3's semantics where concurrent clients meet: a PUT replaces an object atomically (its content
+ * and its metadata each written aside, then renamed, so a reader never sees half of either; s3rver wrote both in place,
+ * and a GET that met a half-written metadata file answered 500), and completing an upload that another client
+ * already completed or aborted is NoSuchUpload, one completion at a time.
  */
 function atomicStore(store: S3Store): void {
   let n = 0;
+  const asideOf = (path: string) => `${path}.${process.pid}-${n++}.partial`;
+  const replace = async (path: string, data: string) => {
+    const aside = asideOf(path);
+    await writeFile(aside, data);
+    await rename(aside, path);
+  };
+  // As s3rver's own, but each file replaced whole.
+  store.putMetadata = async (bucket, key, metadata, md5) => {
+    const kept = Object.entries(metadata).filter(([k]) => (S3Object.ALLOWED_METADATA as string[]).includes(k) || k.startsWith("x-amz-meta-"));
+    if (md5) await replace(store.getResourcePath(bucket, key, "object.md5"), md5);
+    await replace(store.getResourcePath(bucket, key, "metadata.json"), JSON.stringify(Object.fromEntries(kept), null, 2));
+  };
   store.putContent = async (objectPath, content) => {
-    const aside = `${objectPath}.${process.pid}-${n++}.partial`;
+    const aside = asideOf(objectPath);
     const md5 = createHash("md5");
     let size = 0;
     const out = createWriteStream(aside);
