@@ -41,14 +41,14 @@ format: install ## rewrite files with prettier
 
 test: build ## run every test (suites needing missing tools skip and say which tool; REQUIRE_TOOLS=1 fails them)
 	@# The boots run after the rest: QEMU under TCG takes a whole core per guest and would starve the other suites.
-	$(JEST) --testPathIgnorePatterns /test/boot/
+	$(JEST) --testPathIgnorePatterns /test/real-boots/
 	$(MAKE) --no-print-directory test-boot
 
 test-boot: build ## only the real boots (QEMU under TCG, about 10 minutes on 2 cores)
-	$(JEST) test/boot
+	$(JEST) test/real-boots
 
 test-unit: build ## every suite but the real boots
-	$(JEST) --testPathIgnorePatterns /test/boot/
+	$(JEST) --testPathIgnorePatterns /test/real-boots/
 
 fuzz: build ## fuzz validate and inspect longer than CI does: make fuzz N=20000 SEED=7 (failing cases land in test/fuzz/regressions)
 	node dist/test/fuzz/fuzz.js --count=$(or $(N),5000) --seed=$(or $(SEED),$$RANDOM)
@@ -60,7 +60,7 @@ boot-corpus: ## build the bootable Debian 12 corpus (mmdebstrap, needs root; cac
 	bash test/fixtures/boot-corpus.sh
 
 boot-matrix: build ## boot every corpus image in QEMU and hold validate against each boot (about 15 minutes under TCG)
-	node dist/test/boot/matrix.js
+	node dist/test/real-boots/matrix.js
 
 sample: fixtures ## refresh the committed sample images in examples/images from the fixtures
 	mkdir -p examples/images

@@ -45,10 +45,16 @@ export default tseslint.config(
     "product code must not depend on test/, bench/ or tools/",
   ),
   boundary(
-    "image/ reads and judges images: it imports nothing of ours but the error model",
+    "image/ reads and judges images: no network, no processes, nothing of ours but the error model",
     ["provider/image/**/*.ts"],
-    any(/^\.\.?\/(\.\.\/)*(digitalocean|spaces|publish|pulumi|cdktf|cli)(\/|$)|^@aws-sdk\//, FACES, DEV),
-    "image/ imports nothing of ours but errors/: not the network side, a face, tests or tools",
+    any(/^\.\.?\/(\.\.\/)*(boot|digitalocean|spaces|publish|pulumi|cdktf|cli)(\/|$)|^@aws-sdk\/|^ssh2$|^(node:)?(net|http|https|child_process|dgram|tls)$/, FACES, DEV),
+    "image/ imports nothing of ours but errors/: not boot/ (QEMU, sockets, SSH), the network side, a face, tests or tools",
+  ),
+  boundary(
+    "boot/ starts an image in QEMU as a Droplet: it reads images through image/, and knows nothing of DigitalOcean's API",
+    ["provider/boot/**/*.ts"],
+    any(/^\.\.\/(digitalocean|spaces|publish)(\/|$)|^@aws-sdk\//, FACES, DEV),
+    "boot/ imports image/ and errors/ only: not the API client, the uploader, the pipeline, a face, tests or tools",
   ),
   boundary("errors/ is a leaf", ["provider/errors/**/*.ts"], /^\./, "the error model imports nothing"),
   boundary(

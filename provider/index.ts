@@ -1,23 +1,23 @@
 // The core entry ("do-image"): read, judge and boot a disk image, and publish it. Loads no Pulumi and no CDKTF:
 // the resources are in "do-image/pulumi" and the constructs in "do-image/cdktf".
 import type * as PulumiFace from "./pulumi";
-import type * as Boot from "./image/boot";
+import type * as Boot from "./boot";
 
 export * from "./errors";
 export * from "./image";
 export * from "./publish";
 export * from "./digitalocean";
 export * from "./spaces";
-export type { BootOptions, BootReport, BootVerdict, RunningGuest, StageReport, StageStatus } from "./image/boot";
+export type { BootOptions, BootReport, BootVerdict, RunningGuest, StageReport, StageStatus } from "./boot";
 
 /** Boots an image in QEMU as DigitalOcean starts a Droplet and reports each stage (loaded on first use: it brings SSH). */
 export async function bootImage(...args: Parameters<typeof Boot.bootImage>): ReturnType<typeof Boot.bootImage> {
-  return (await import("./image/boot")).bootImage(...args);
+  return (await import("./boot")).bootImage(...args);
 }
 
 /** Boots an image and keeps the guest running once it works (loaded on first use). */
 export async function startGuest(...args: Parameters<typeof Boot.startGuest>): ReturnType<typeof Boot.startGuest> {
-  return (await import("./image/boot")).startGuest(...args);
+  return (await import("./boot")).startGuest(...args);
 }
 
 // do-image 0.2 exported the Pulumi resources from the root. They still resolve here, loaded on first use with a

@@ -1,5 +1,5 @@
 // `do-image boot`: prints a BootReport as a stage table (coloured on a terminal) with the failing stage's evidence.
-import type { BootReport, StageStatus } from "../image/boot";
+import type { BootReport, StageStatus } from "../boot";
 import { colour as c, table } from "./format";
 
 const STATUS: Record<StageStatus, (s: string) => string> = { pass: c.green, fail: c.red, unknown: c.dim };

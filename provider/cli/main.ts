@@ -166,7 +166,7 @@ const PROGRAM: CommandSpec = {
         { name: "memory", value: "<MiB>", description: "guest memory", parse: positive, default: 1024 },
       ],
       run: async ([file], o) => {
-        const [{ bootImage }, { renderBoot }] = await Promise.all([import("../image/boot"), import("./boot")]);
+        const [{ bootImage }, { renderBoot }] = await Promise.all([import("../boot"), import("./boot")]);
         await run(
           o.json as boolean,
           async () => {

@@ -2,7 +2,7 @@
 import { spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import type { BootReport } from "../../provider/image/boot";
+import type { BootReport } from "../../provider/boot";
 import { runBuilder } from "./fixtures";
 import { packageRoot } from "../../tools/local-do/root";
 import { requireTools } from "./require";

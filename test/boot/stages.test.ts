@@ -1,5 +1,5 @@
 // Console lines real boots printed (SeaBIOS, GRUB, Linux, systemd, cloud-init), and what each says about a stage.
-import { classify, cleanLine, datasourceFrom } from "../../../provider/image/boot/stages";
+import { classify, cleanLine, datasourceFrom } from "../../provider/boot/stages";
 
 const ROWS: [string, string | null, string?, boolean?][] = [
   ["SeaBIOS (version 1.16.2-debian-1.16.2-1)", "firmware:pass"],

@@ -1,9 +1,9 @@
 // Every format validate reads can be handed to QEMU as booted: the path and block driver do-image boot passes,
 // opened by qemu-img with that driver, give the virtual size our readers see (compressed images through /proc).
 import { execFileSync } from "node:child_process";
-import { openImage } from "../../../provider/image";
-import { qemuPath } from "../../../provider/image/boot/boot";
-import { built, describeWithFixtures } from "../../support/fixtures";
+import { openImage } from "../../provider/image";
+import { qemuPath } from "../../provider/boot/boot";
+import { built, describeWithFixtures } from "../support/fixtures";
 
 const FILES = [
   "good-gpt.raw",

@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DigitalOceanClient, waitForImage } from "../../provider/digitalocean";
 import { openImage, writeCompressedQcow2 } from "../../provider/image";
-import { exec, freshKey, login } from "../../provider/image/boot/ssh";
+import { exec, freshKey, login } from "../../provider/boot/ssh";
 import { startEmulator } from "../../tools/local-do/emulator";
 import { DropletsService } from "../../tools/local-do/services";
 import { describeWithCorpus } from "../support/corpus";

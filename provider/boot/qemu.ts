@@ -2,7 +2,7 @@
 import { spawn } from "node:child_process";
 import { access, constants, writeFile } from "node:fs/promises";
 import { delimiter, join } from "node:path";
-import { ImageError } from "../errors";
+import { ImageError } from "../image/errors";
 
 export type Accelerator = "kvm" | "tcg";
 

@@ -7,11 +7,11 @@ import { createServer as createNetServer, type AddressInfo, type Server, type So
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Client } from "ssh2";
-import { readCloudConfig, defaultUser } from "../checks/cloud-config";
-import { findGuest } from "../checks/guest";
-import { ImageError } from "../errors";
-import { openImage, type OpenedImage } from "../open";
-import { readPartitionTable } from "../partitions";
+import { readCloudConfig, defaultUser } from "../image/checks/cloud-config";
+import { findGuest } from "../image/checks/guest";
+import { ImageError } from "../image/errors";
+import { openImage, type OpenedImage } from "../image/open";
+import { readPartitionTable } from "../image/partitions";
 import { configDrive, RELAY_SCRIPT, startMetadataService, type DropletIdentity, type MetadataService } from "./metadata";
 import { chooseAccelerator, findQemu, GUEST, qemuArgs, serconPort, type Accelerator } from "./qemu";
 import { exec, freshKey, login, readBanner, type KeyPair, type Remote } from "./ssh";

@@ -3,9 +3,9 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { buildIso9660 } from "../../../provider/image/boot";
-import { configDrive } from "../../../provider/image/boot/metadata";
-import { requireTools } from "../../support/require";
+import { buildIso9660 } from "../../provider/boot";
+import { configDrive } from "../../provider/boot/metadata";
+import { requireTools } from "../support/require";
 
 const missing = requireTools(["isoinfo"]);
 const maybe = missing && process.env.REQUIRE_TOOLS !== "1" ? describe.skip : describe;
