@@ -23,7 +23,7 @@ build: install ## compile TypeScript into dist/, and bundle the CLI into dist/cl
 	@# CommonJS, import() included, as bin.js runs it through a code cache in a vm.Script.
 	node_modules/.bin/esbuild provider/cli/main.ts provider/image/bzip2-worker.ts provider/image/deflate-worker.ts --bundle --platform=node --target=node20 \
 	  --outdir=dist/cli --entry-names=[name] --sourcemap --log-level=warning --supported:dynamic-import=false \
-	  --external:@aws-sdk/* --external:ssh2 --external:cpu-features
+	  --external:@aws-sdk/* --external:ssh2 --external:cpu-features --external:lzma
 	@# The executable replaces tsc's bin.js with itself and its two helpers in one file: one module to resolve, not three.
 	node_modules/.bin/esbuild provider/cli/bin.ts --bundle --platform=node --target=node20 --outfile=dist/provider/cli/bin.js \
 	  --sourcemap --log-level=warning --supported:dynamic-import=false --external:./main

@@ -1,15 +1,34 @@
-// The guest's boot loader configuration: GRUB's grub.cfg (with BLS entries) or extlinux, and the entry a Droplet boots.
+// The guest's boot loader configuration read as the loader runs it: GRUB's script (grub/run.ts) or extlinux, and what it boots.
+//
+// Which loader runs is the one the MBR's boot code belongs to: GRUB's boot.img carries the string "GRUB"; other boot
+// code (SYSLINUX's mbr.bin, say) is followed to an extlinux config. GRUB's normal mode reads $prefix/grub.cfg; the
+// prefix is compiled into core.img (LZMA-compressed, not read here), so the config is looked for where grub-install
+// puts it (/boot/grub, /boot/grub2, and /grub, /grub2 on a separate /boot), and the prefix is taken as its directory.
 import type { Ext4 } from "../ext4";
+import type { PartitionTable } from "../partitions";
+import type { LoaderOnDisk } from "./boot-loader";
+import { runGrub, type GrubFile, type GrubMachine, type GrubOutcome } from "./grub";
+import { grubStartup } from "./grub";
 import { lines, type Guest, type GuestPartition } from "./guest";
-import type { Evidence } from "./types";
+import { evidenceWhere, type Evidence } from "./types";
 
 export interface BootEntry {
   title: string;
-  /** Kernel path as the config names it, and the partition it resolves on (when found). */
+  /** Kernel path as the config names it. */
   kernel: string;
   initrd: string[];
   cmdline: string;
   evidence: Evidence;
+  /** Where the loader finds the kernel and initramfs, when the reading resolved them (GRUB). */
+  resolved?: GrubFile[];
+}
+
+/** What the reading of the config concluded: it boots a kernel, it stops before one (positive evidence), or unsure. */
+export interface BootReading {
+  verdict: "boots" | "stops" | "unsure";
+  message: string;
+  fix?: string;
+  evidence: Evidence[];
 }
 
 export interface BootConfig {
@@ -17,93 +36,92 @@ export interface BootConfig {
   partition: GuestPartition & { ext: Ext4 };
   /** The config file's path inside its partition. */
   path: string;
+  /** The entry a Droplet boots: the one every way through the config agrees on, else the first way that boots. */
   entry?: BootEntry;
-  /** How many menu entries there are. */
-  entries: number;
+  reading: BootReading;
 }
 
 /** Where GRUB and extlinux keep their config, on a root filesystem or on a separate /boot partition. */
 const GRUB_PATHS = ["/boot/grub/grub.cfg", "/boot/grub2/grub.cfg", "/grub/grub.cfg", "/grub2/grub.cfg"];
 const EXTLINUX_PATHS = ["/boot/extlinux/extlinux.conf", "/extlinux/extlinux.conf", "/boot/syslinux/syslinux.cfg", "/syslinux/syslinux.cfg"];
+/** How much of a way through the config its evidence keeps: the last lines, where it booted or stopped. */
+const MAX_EVIDENCE = 12;
 
-/** Splits a shell-like line into words, keeping quoted strings together (GRUB's and extlinux's syntax are close to it). */
-function words(line: string): string[] {
-  const out: string[] = [];
-  const re = /'([^']*)'|"((?:[^"\\]|\\.)*)"|(\S+)/g;
-  let m: RegExpExecArray | null;
-  while ((m = re.exec(line))) out.push(m[1] ?? m[2] ?? m[3]);
-  return out;
+type ExtPartition = GuestPartition & { ext: Ext4 };
+
+function grubMachine(guest: Guest, table: PartitionTable): GrubMachine {
+  return {
+    scheme: table.scheme === "gpt" ? "gpt" : "msdos",
+    partitions: guest.partitions.map((p) => ({
+      number: p.number,
+      uuid: p.uuid,
+      label: p.label,
+      files: p.ext,
+      fsType: p.fsType,
+      // A BIOS boot partition holds GRUB's core image, no filesystem; swap and empty partitions hold none either.
+      opaque: !p.ext && !["empty", "swap"].includes(p.fsType) && p.typeName !== "BIOS boot",
+    })),
+  };
 }
 
-/** Drops what only makes sense at GRUB run time: variable references and their values. */
-const cmdlineOf = (args: string[]) => args.filter((a) => !a.includes("$")).join(" ");
+const sameBoot = (a: GrubOutcome & { kind: "boot" }, b: GrubOutcome & { kind: "boot" }) =>
+  a.kernel.partition === b.kernel.partition &&
+  a.kernel.path === b.kernel.path &&
+  a.initrd.map((f) => `${f.partition}:${f.path}`).join(" ") === b.initrd.map((f) => `${f.partition}:${f.path}`).join(" ");
 
-function parseGrub(text: string, path: string): { entries: BootEntry[]; defaultIndex: number; bls: boolean } {
-  const entries: BootEntry[] = [];
-  let current: BootEntry | null = null;
-  let depth = 0;
-  let defaultIndex = 0;
-  let bls = false;
-  for (const l of lines(text)) {
-    const t = l.text.replace(/^\s+/, "");
-    if (t.startsWith("#")) continue;
-    const w = words(t);
-    if (w[0] === "set" && /^default=/.test(w[1] ?? "")) {
-      const v = w[1].slice(8).replace(/^["']|["']$/g, "");
-      if (/^\d+$/.test(v)) defaultIndex = Number(v);
-    }
-    if (w[0] === "blscfg") bls = true;
-    if (w[0] === "menuentry") {
-      current = { title: w[1] ?? "", kernel: "", initrd: [], cmdline: "", evidence: { path, line: l.line, text: t.trim() } };
-      depth = 1;
-      continue;
-    }
-    if (current) {
-      if (/^(linux|linux16|linuxefi)$/.test(w[0] ?? "") && w[1]) {
-        current.kernel = w[1];
-        current.cmdline = cmdlineOf(w.slice(2));
-        current.evidence = { path, line: l.line, text: t.trim() };
-      } else if (/^(initrd|initrd16|initrdefi)$/.test(w[0] ?? "")) current.initrd = w.slice(1).filter((a) => !a.includes("$"));
-      depth += (t.match(/\{/g) ?? []).length - (t.match(/\}/g) ?? []).length;
-      if (depth <= 0) {
-        entries.push(current);
-        current = null;
-      }
-    }
+const describe = (o: GrubOutcome) =>
+  o.kind === "boot"
+    ? `boots ${o.kernel.as}${o.title ? ` ("${o.title}")` : ""}`
+    : o.kind === "stop"
+      ? `stops: ${o.message}`
+      : `cannot be followed: ${o.message}`;
+
+/** One reading from every way GRUB can go: a verdict only when they all agree. */
+export function summarize(outcomes: GrubOutcome[]): { reading: BootReading; entry?: BootEntry } {
+  const boots = outcomes.filter((o): o is GrubOutcome & { kind: "boot" } => o.kind === "boot");
+  const first = boots[0];
+  const entry: BootEntry | undefined = first && {
+    title: first.title ?? "(top-level commands)",
+    kernel: first.kernel.as,
+    initrd: first.initrd.map((f) => f.as),
+    cmdline: first.cmdline,
+    evidence: first.via[first.via.length - 1] ?? {},
+    resolved: [first.kernel, ...first.initrd],
+  };
+  const trail = (o: GrubOutcome) => o.via.slice(-MAX_EVIDENCE);
+  if (boots.length === outcomes.length && boots.every((b) => sameBoot(b, first))) {
+    return { reading: { verdict: "boots", message: describe(first), evidence: trail(first) }, entry };
   }
-  return { entries, defaultIndex, bls };
-}
-
-/** BLS entries (/boot/loader/entries/*.conf), as GRUB's blscfg reads them: newest version first. */
-async function blsEntries(fs: Ext4, prefix: string): Promise<BootEntry[]> {
-  const dir = `${prefix}/loader/entries`;
-  const out: (BootEntry & { version: string })[] = [];
-  for (const e of (await fs.readdir(dir)) ?? []) {
-    if (!e.name.endsWith(".conf")) continue;
-    const text = (await fs.readFile(`${dir}/${e.name}`))?.toString("utf8") ?? "";
-    const entry = { title: e.name, kernel: "", initrd: [] as string[], cmdline: "", version: "", evidence: { path: `${dir}/${e.name}` } as Evidence };
-    for (const l of lines(text)) {
-      const [key, ...rest] = l.text.trim().split(/\s+/);
-      if (key === "title") entry.title = rest.join(" ");
-      else if (key === "version") entry.version = rest.join(" ");
-      else if (key === "linux") entry.kernel = rest[0] ?? "";
-      else if (key === "initrd") entry.initrd.push(...rest);
-      else if (key === "options") entry.cmdline = cmdlineOf(rest);
-    }
-    out.push(entry);
+  const stops = outcomes.filter((o): o is GrubOutcome & { kind: "stop" } => o.kind === "stop");
+  if (stops.length === outcomes.length) {
+    return { reading: { verdict: "stops", message: stops[0].message, fix: stops[0].fix, evidence: trail(stops[0]) }, entry };
   }
-  return out.sort((a, b) => b.version.localeCompare(a.version, undefined, { numeric: true }));
+  const unknown = outcomes.find((o) => o.kind === "unknown");
+  const message = unknown
+    ? `our reading of GRUB's config cannot follow it to the end: ${unknown.message}${unknown.via.length ? ` (${evidenceWhere(unknown.via[unknown.via.length - 1])})` : ""}`
+    : `GRUB's config goes different ways depending on conditions our reading cannot decide: it ${[...new Set(outcomes.map(describe))].join("; or it ")}`;
+  return { reading: { verdict: "unsure", message, evidence: trail(unknown ?? outcomes[0]) }, entry };
 }
 
-function parseExtlinux(text: string, path: string): { entries: BootEntry[]; defaultLabel?: string } {
+/** BLS entries are read by GRUB's blscfg command (grub/run.ts); extlinux by this: DEFAULT, LABEL, KERNEL/LINUX, APPEND, INITRD, INCLUDE. */
+async function parseExtlinux(fs: Ext4, path: string, depth = 0): Promise<{ entries: BootEntry[]; defaultLabel?: string; includes: string[] }> {
   const entries: BootEntry[] = [];
   let defaultLabel: string | undefined;
   let current: BootEntry | null = null;
+  const includes: string[] = [];
+  const text = (await fs.readFile(path, 1024 * 1024))?.toString("latin1") ?? "";
   for (const l of lines(text)) {
     const [key, ...rest] = l.text.trim().split(/\s+/);
     const k = (key ?? "").toLowerCase();
     if (k === "default") defaultLabel = rest.join(" ");
-    else if (k === "label") {
+    else if (k === "menu" && rest[0]?.toLowerCase() === "default" && current) defaultLabel = current.title;
+    else if (k === "include" && rest[0] && depth < 8) {
+      const inc = rest[0].startsWith("/") ? rest[0] : `${path.replace(/\/[^/]*$/, "")}/${rest[0]}`;
+      includes.push(inc);
+      const sub = await parseExtlinux(fs, inc, depth + 1);
+      entries.push(...sub.entries);
+      defaultLabel ??= sub.defaultLabel;
+    } else if (k === "label") {
       current = { title: rest.join(" "), kernel: "", initrd: [], cmdline: "", evidence: { path, line: l.line, text: l.text.trim() } };
       entries.push(current);
     } else if (current && (k === "kernel" || k === "linux")) {
@@ -113,47 +131,126 @@ function parseExtlinux(text: string, path: string): { entries: BootEntry[]; defa
       const initrd = rest.find((a) => a.startsWith("initrd="));
       if (initrd) current.initrd.push(...initrd.slice(7).split(","));
       current.cmdline = rest.filter((a) => !a.startsWith("initrd=")).join(" ");
-    } else if (current && (k === "initrd" || k === "fdt")) {
-      if (k === "initrd") current.initrd.push(...rest.join(" ").split(","));
-    }
+    } else if (current && k === "initrd") current.initrd.push(...rest.join(" ").split(","));
   }
-  return { entries, defaultLabel };
+  return { entries, defaultLabel, includes };
 }
 
-/** Finds the boot loader config on any readable partition (root first) and the entry it boots by default. */
-export async function readBootConfig(guest: Guest): Promise<BootConfig | undefined> {
-  const readable = guest.partitions.filter((p): p is GuestPartition & { ext: Ext4 } => p.ext !== undefined);
-  const parts = guest.root ? [guest.root, ...readable.filter((p) => p !== guest.root)] : readable;
-  for (const p of parts) {
-    for (const path of GRUB_PATHS) {
-      const buf = await p.ext.readFile(path);
-      if (!buf) continue;
-      const g = parseGrub(buf.toString("utf8"), path);
-      let entries = g.entries;
-      if (g.bls) entries = [...(await blsEntries(p.ext, path.startsWith("/boot/") ? "/boot" : "")), ...entries];
-      const entry = entries[g.bls ? 0 : Math.min(g.defaultIndex, Math.max(0, entries.length - 1))];
-      return { loader: "grub", partition: p, path, entry: entry?.kernel ? entry : entries.find((e) => e.kernel), entries: entries.length };
-    }
-    for (const path of EXTLINUX_PATHS) {
-      const buf = await p.ext.readFile(path);
-      if (!buf) continue;
-      const x = parseExtlinux(buf.toString("utf8"), path);
-      const entry = x.entries.find((e) => e.title === x.defaultLabel) ?? x.entries[0];
-      return { loader: "extlinux", partition: p, path, entry, entries: x.entries.length };
-    }
+async function readExtlinux(guest: Guest, p: ExtPartition, path: string): Promise<BootConfig> {
+  const x = await parseExtlinux(p.ext, path);
+  const entry = x.entries.find((e) => e.title === x.defaultLabel) ?? x.entries[0];
+  const cfg: BootConfig = { loader: "extlinux", partition: p, path, entry, reading: { verdict: "unsure", message: "", evidence: [] } };
+  if (!entry?.kernel) {
+    cfg.reading = {
+      verdict: "unsure",
+      message: `${path} names no LABEL with a KERNEL that our reading of extlinux follows${x.defaultLabel ? ` (DEFAULT ${x.defaultLabel})` : ""}`,
+      evidence: [{ partition: p.number, path }],
+    };
+    return cfg;
   }
-  return undefined;
+  const evidence = [{ partition: p.number, ...entry.evidence }];
+  const missing: string[] = [];
+  for (const f of [entry.kernel, ...entry.initrd]) if (!(await bootFile(guest, cfg, f))) missing.push(f);
+  cfg.reading = missing.length
+    ? {
+        verdict: "stops",
+        message: `${path} boots "${entry.title}", whose ${missing.join(" and ")} ${missing.length > 1 ? "are" : "is"} not in the image`,
+        fix: "install the kernel and initramfs the entry names, or correct the entry",
+        evidence,
+      }
+    : { verdict: "boots", message: `boots ${entry.kernel} ("${entry.title}")`, evidence };
+  return cfg;
 }
 
 /**
- * Resolves a path the boot loader names to a file: on the config's own partition as written, and, when /boot is a
- * separate partition, without its leading /boot.
+ * Reads the config of the loader the MBR's boot code belongs to, as that loader runs it. For GRUB with a readable
+ * core image, the config is the one its prefix names, reached as GRUB's kernel reaches it (grub/startup.ts); else it is
+ * looked for where grub-install puts it, root partition first. With no boot code at all, GRUB's config (else
+ * extlinux's) is still read, for the kernel command line the other checks use.
  */
-export async function bootFile(guest: Guest, cfg: BootConfig, path: string): Promise<{ partition: GuestPartition & { ext: Ext4 }; path: string } | undefined> {
+export async function readBootConfig(guest: Guest, table: PartitionTable, loader: Pick<LoaderOnDisk, "code" | "core">): Promise<BootConfig | undefined> {
+  const readable = guest.partitions.filter((p): p is ExtPartition => p.ext !== undefined);
+  const parts = guest.root ? [guest.root, ...readable.filter((p) => p !== guest.root)] : readable;
+  const machine = grubMachine(guest, table);
+  const grubAt = async (p: ExtPartition, path: string, vars?: { root: string; prefix: string }, before: Evidence[] = []): Promise<BootConfig> => {
+    const { reading, entry } = summarize(await runGrub(machine, { partition: p.number, path, ...vars }));
+    return { loader: "grub", partition: p, path, entry, reading: { ...reading, evidence: [...before, ...reading.evidence] } };
+  };
+  const grub = async (): Promise<BootConfig | undefined> => {
+    for (const p of parts) for (const path of GRUB_PATHS) if ((await p.ext.type(path)) === "file") return grubAt(p, path);
+    return undefined;
+  };
+  const extlinux = async (): Promise<BootConfig | undefined> => {
+    for (const p of parts) for (const path of EXTLINUX_PATHS) if ((await p.ext.type(path)) === "file") return readExtlinux(guest, p, path);
+    return undefined;
+  };
+  if (loader.code === "grub" && loader.core && typeof loader.core !== "string") {
+    const start = grubStartup(loader.core, machine);
+    const fallback = parts[0];
+    if (!fallback) return undefined;
+    if (start.kind !== "normal") {
+      return {
+        loader: "grub",
+        partition: fallback,
+        path: "core.img",
+        reading: {
+          verdict: start.kind === "stop" ? "stops" : "unsure",
+          message: start.message,
+          fix: start.kind === "stop" ? start.fix : undefined,
+          evidence: start.evidence,
+        },
+      };
+    }
+    const p = readable.find((x) => x.number === start.config.partition);
+    const dir = start.config.path.replace(/\/grub\.cfg$/, "");
+    if (!p) {
+      return {
+        loader: "grub",
+        partition: fallback,
+        path: start.config.path,
+        reading: {
+          verdict: "unsure",
+          message: `GRUB's prefix ${start.prefix} is on partition ${start.config.partition}, a filesystem our reading cannot open`,
+          evidence: start.evidence,
+        },
+      };
+    }
+    const stop = (message: string, fix: string): BootConfig => ({
+      loader: "grub",
+      partition: p,
+      path: start.config.path,
+      reading: { verdict: "stops", message, fix, evidence: [...start.evidence, { partition: p.number, path: dir }] },
+    });
+    const reinstall = "reinstall GRUB in the image so its prefix holds its modules and config: grub-install --target=i386-pc DISK, then update-grub";
+    if ((await p.ext.type(`${dir}/i386-pc/normal.mod`)) !== "file")
+      return stop(`GRUB cannot load ${dir}/i386-pc/normal.mod from its prefix ${start.prefix} (file not found), so it stops at "grub rescue>"`, reinstall);
+    if ((await p.ext.type(start.config.path)) !== "file")
+      return stop(
+        `GRUB's normal mode finds no config at ${start.prefix}/grub.cfg and stops at its grub> prompt`,
+        "generate the config in the image: update-grub (grub-mkconfig -o /boot/grub/grub.cfg)",
+      );
+    return grubAt(p, start.config.path, { root: start.root, prefix: start.prefix }, start.evidence);
+  }
+  if (loader.code === "grub") return grub();
+  if (loader.code === "other") return extlinux();
+  return (await grub()) ?? (await extlinux());
+}
+
+/**
+ * Resolves a path the boot loader names to a file: where the GRUB reading found it, else on the config's own
+ * partition as written, and, when /boot is a separate partition, without its leading /boot.
+ */
+export async function bootFile(guest: Guest, cfg: BootConfig, path: string): Promise<{ partition: ExtPartition; path: string } | undefined> {
+  const known = cfg.entry?.resolved?.find((f) => f.as === path);
+  if (known) {
+    const p = guest.partitions.find((x): x is ExtPartition => x.number === known.partition && x.ext !== undefined);
+    if (p) return { partition: p, path: known.path };
+  }
   const clean = path.replace(/^\([^)]*\)/, "");
-  const candidates = [cfg.partition, ...guest.partitions.filter((p): p is GuestPartition & { ext: Ext4 } => p.ext !== undefined && p !== cfg.partition)];
+  const relative = clean.startsWith("/") ? clean : `${cfg.path.replace(/\/[^/]*$/, "")}/${clean}`;
+  const candidates = [cfg.partition, ...guest.partitions.filter((p): p is ExtPartition => p.ext !== undefined && p !== cfg.partition)];
   for (const p of candidates) {
-    for (const cand of [clean, clean.replace(/^\/boot(?=\/)/, ""), `/boot${clean}`]) {
+    for (const cand of [relative, relative.replace(/^\/boot(?=\/)/, ""), `/boot${relative}`]) {
       if ((await p.ext.type(cand)) === "file") return { partition: p, path: cand };
     }
   }

@@ -59,8 +59,8 @@ function parseFstab(text: string): Entry[] {
 
 const unescape = (s: string) => s.replace(/\\040/g, " ").replace(/^"(.*)"$/, "$1");
 
-/** The partition an fstab device spec names on a Droplet, whose disk is the first virtio disk, /dev/vda. */
-function resolve(spec: string, guest: Guest, table: PartitionTable): GuestPartition | "virtual" | "unsupported" | undefined {
+/** The partition a device spec (fstab's, or the kernel's root=) names on a Droplet, whose disk is the first virtio disk, /dev/vda. */
+export function resolveDevice(spec: string, guest: Guest, table: PartitionTable): GuestPartition | "virtual" | "unsupported" | undefined {
   const eq = /^(UUID|LABEL|PARTUUID|PARTLABEL)=(.*)$/.exec(spec);
   const byLink = /^\/dev\/disk\/by-(uuid|label|partuuid|partlabel)\/(.*)$/.exec(spec);
   const key = (eq?.[1] ?? byLink?.[1])?.toUpperCase();
@@ -112,7 +112,7 @@ export async function checkFstab(guest: Guest, table: PartitionTable): Promise<C
     const at: Evidence = { partition: part, path: "/etc/fstab", line: e.line, text: e.text };
     if (VIRTUAL.has(e.type) || e.spec === "none") continue;
     const optional = e.options.includes("noauto") || e.options.includes("nofail");
-    const target = resolve(e.spec, guest, table);
+    const target = resolveDevice(e.spec, guest, table);
     if (target === "virtual") continue;
     if (target === "unsupported") {
       notes.push({ ...at, text: `${e.text} (${e.spec} is not a partition this tool can follow; not checked)` });

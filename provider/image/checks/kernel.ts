@@ -1,7 +1,9 @@
 // Check `kernel`: the kernel the boot loader starts is there with its initramfs, and they can reach a Droplet's disk and NIC.
 import type { Ext4 } from "../ext4";
 import { listInitramfs } from "../initramfs";
+import type { PartitionTable } from "../partitions";
 import { bootFile, type BootConfig } from "./bootconfig";
+import { resolveDevice } from "./fstab";
 import type { Guest, GuestPartition } from "./guest";
 import { lines } from "./guest";
 import { result, type CheckResult, type Evidence } from "./types";
@@ -79,7 +81,60 @@ async function builtins(fs: Ext4, version: string): Promise<{ builtin: Set<strin
   return { builtin, modules };
 }
 
-export async function checkKernel(guest: Guest, cfg: BootConfig | undefined): Promise<CheckResult> {
+/**
+ * Where the kernel's root= leads on a Droplet (the last root= counts, as the kernel parses it): initramfs-tools and
+ * dracut wait for that device and give up ("Gave up waiting for root file system device", a dracut timeout), so a
+ * device the Droplet lacks is positive evidence. Forms our reading does not follow (LVM, RAID, none at all, where
+ * dracut may find the root by its GPT type) leave the verdict to a boot.
+ */
+export function rootDevice(cmdline: string, guest: Guest, table: PartitionTable): { status: "ok" | "absent" | "unsure"; text: string } {
+  const roots = [...cmdline.matchAll(/(?:^|\s)root=(\S+)/g)].map((m) => m[1]);
+  const root = roots[roots.length - 1];
+  if (root === undefined)
+    return { status: "unsure", text: "the kernel command line has no root=; our reading does not follow how the initramfs would find the root" };
+  if (/^\/dev\/(loop|nvme|mmcblk|sr|ram)\d/.test(root))
+    return { status: "absent", text: `root=${root}: a Droplet has no such device (its disk is the virtio disk /dev/vda)` };
+  const p = resolveDevice(root, guest, table);
+  if (p === "unsupported" || p === "virtual")
+    return { status: "unsure", text: `root=${root}: a device our reading does not follow (LVM, RAID or another kind)` };
+  if (!p) {
+    const unknownIds =
+      /^(UUID|LABEL|PARTUUID|PARTLABEL)=|^\/dev\/disk\//.test(root) && guest.partitions.some((x) => x.fsType !== "empty" && !x.ext && x.uuid === undefined);
+    return unknownIds
+      ? { status: "unsure", text: `root=${root}: not on a filesystem our reading identifies, but a partition it cannot read may hold it` }
+      : {
+          status: "absent",
+          text: `root=${root}: no partition or filesystem of the image has it${root.startsWith("/dev/") ? " (a Droplet's disk is /dev/vda)" : ""}`,
+        };
+  }
+  return { status: "ok", text: `root=${root}: partition ${p.number}` };
+}
+
+export async function checkKernel(guest: Guest, cfg: BootConfig | undefined, table: PartitionTable): Promise<CheckResult> {
+  const r = await checkKernelFiles(guest, cfg);
+  if (r.status === "fail" || r.status === "unknown" || !cfg?.entry) return r;
+  const root = rootDevice(cfg.entry.cmdline, guest, table);
+  r.evidence.push({
+    ...(cfg.entry.evidence.partition !== undefined ? { partition: cfg.entry.evidence.partition } : {}),
+    path: cfg.entry.evidence.path,
+    line: cfg.entry.evidence.line,
+    text: root.text,
+  });
+  if (root.status === "absent") {
+    return result(
+      "kernel",
+      "fail",
+      `the kernel's ${root.text}: the initramfs waits for it and gives up ("Gave up waiting for root file system device")`,
+      r.evidence,
+      `boot with the root by UUID, root=UUID=${guest.root?.uuid ?? "<the root filesystem's UUID>"}: Debian's update-grub writes it only when /dev/disk/by-uuid/ has the UUID where it runs (udev running, or the link made by hand), else add it to GRUB_CMDLINE_LINUX in /etc/default/grub; then update-grub in the image`,
+    );
+  }
+  if (root.status === "unsure" && r.status === "pass")
+    return result("kernel", "warn", `${r.message}; but ${root.text}`, r.evidence, "check by booting: do-image validate --boot IMAGE");
+  return r;
+}
+
+async function checkKernelFiles(guest: Guest, cfg: BootConfig | undefined): Promise<CheckResult> {
   const id = "kernel";
   if (!guest.root) return result(id, "unknown", "the root filesystem could not be read, so the kernel was not checked");
   const found = await locate(guest, cfg);
