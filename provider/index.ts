@@ -8,11 +8,16 @@ export * from "./image";
 export * from "./publish";
 export * from "./digitalocean";
 export * from "./spaces";
-export type { BootOptions, BootReport, BootVerdict, RunningGuest, StageReport, StageStatus } from "./boot";
+export type { BootOptions, BootReport, BootVerdict, RunningGuest, StageReport, StageStatus, BootWhen, BootedValidation, ValidateWithBootOptions } from "./boot";
 
 /** Boots an image in QEMU as DigitalOcean starts a Droplet and reports each stage (loaded on first use: it brings SSH). */
 export async function bootImage(...args: Parameters<typeof Boot.bootImage>): ReturnType<typeof Boot.bootImage> {
   return (await import("./boot")).bootImage(...args);
+}
+
+/** Validates an image and, where the reading cannot decide (or always), boots it as a Droplet to decide (loaded on first use). */
+export async function validateWithBoot(...args: Parameters<typeof Boot.validateWithBoot>): ReturnType<typeof Boot.validateWithBoot> {
+  return (await import("./boot")).validateWithBoot(...args);
 }
 
 /** Boots an image and keeps the guest running once it works (loaded on first use). */

@@ -10,6 +10,7 @@ import { Construct } from "constructs";
 import { UsageError } from "../errors";
 import { packageRoot } from "../package";
 import { failureLines, type ValidationReport } from "../image";
+import type { BootWhen } from "../boot/when";
 import { checkInputs, convertedCopyPath, objectKey, spacesRegionFor, uploadName } from "../publish";
 import { publicObjectUrl, sha256FileSync, spacesLocation } from "../spaces";
 
@@ -37,8 +38,12 @@ export interface CustomImageConfig {
    * Terraform replaces an image whose URL changed. @default "original"
    */
   readonly uploadAs?: "auto" | "original" | "qcow2";
-  /** Check ids whose failures only warn; `enabled: false` skips validation. @default { enabled: true, skip: [] } */
-  readonly validation?: { readonly enabled?: boolean; readonly skip?: string[] };
+  /**
+   * Check ids whose failures only warn; `boot` boots the image locally in QEMU as a Droplet at synth to decide (auto:
+   * when a check that predicts the boot warns or cannot judge; always; never: 1-3 minutes under TCG, needs
+   * qemu-system-x86_64); `enabled: false` skips validation. @default { enabled: true, skip: [], boot: "never" }
+   */
+  readonly validation?: { readonly enabled?: boolean; readonly skip?: string[]; readonly boot?: BootWhen };
 }
 
 /** The CLI this package ships, run in a child process: construct validations are synchronous, the validator is not. */
@@ -72,8 +77,8 @@ function convertForSynth(file: string, sha256: string, uploadAs: "auto" | "qcow2
   return result.converted ? out : null;
 }
 
-function validateForSynth(file: string, skip: string[] = []): ValidationReport {
-  const args = [cliPath(), "validate", "--json", file, ...(skip.length ? ["--skip", skip.join(",")] : [])];
+function validateForSynth(file: string, skip: string[] = [], boot: BootWhen = "never"): ValidationReport {
+  const args = [cliPath(), "validate", "--json", file, ...(skip.length ? ["--skip", skip.join(",")] : []), ...(boot !== "never" ? [`--boot=${boot}`] : [])];
   const r = spawnSync(process.execPath, args, { encoding: "utf8", env: { ...process.env, NO_COLOR: "1" }, maxBuffer: 16 * 1024 * 1024 });
   try {
     return JSON.parse(r.stdout) as ValidationReport;
@@ -107,7 +112,7 @@ export class CustomImage extends Construct {
       description: config.description,
       tags: config.tags,
       spaces: { bucket: config.bucket, region: config.spacesRegion, keyPrefix: config.keyPrefix, access: "public-read" },
-      validation: config.validation?.enabled === false ? false : { skip: config.validation?.skip },
+      validation: config.validation?.enabled === false ? false : { skip: config.validation?.skip, boot: config.validation?.boot },
     });
     if (problems.length > 0)
       throw new UsageError(`CustomImage ${id}: ${problems.map((p) => `${p.field}: ${p.reason}`).join("; ")}`, "correct the construct's config");
@@ -143,7 +148,7 @@ export class CustomImage extends Construct {
       const skip = config.validation?.skip ?? [];
       this.node.addValidation({
         validate: () => {
-          const report = validateForSynth(file, skip);
+          const report = validateForSynth(file, skip, config.validation?.boot);
           for (const c of report.checks.filter((x) => x.status === "warn"))
             Annotations.of(this).addWarning(`${c.id}: ${c.message}${c.fix ? ` (fix: ${c.fix})` : ""}`);
           return failureLines(report).map((line) => `${config.file}: ${line}`);

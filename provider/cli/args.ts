@@ -12,6 +12,8 @@ export interface FlagSpec {
   short?: string;
   /** The value's placeholder, as `<slug>`; a flag without one is a switch. */
   value?: string;
+  /** The value a bare `--flag` stands for; any other value is given as `--flag=VALUE`. */
+  bare?: string;
   description: string;
   /** The value when the flag is absent (shown in the help unless `hideDefault`). */
   default?: unknown;
@@ -52,7 +54,7 @@ const HELP: FlagSpec = { name: "help", short: "h", description: "show this help"
 
 const camel = (name: string) => name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 const keyOf = (f: FlagSpec) => camel(f.name.startsWith("no-") ? f.name.slice(3) : f.name);
-const label = (f: FlagSpec) => `--${f.name}${f.value ? ` ${f.value}` : ""}`;
+const label = (f: FlagSpec) => `--${f.name}${f.value ? (f.bare !== undefined ? `[=${f.value}]` : ` ${f.value}`) : ""}`;
 
 function helpHint(path: string[]): string {
   return path.length ? `do-image help ${path.join(" ")} lists what it takes` : "do-image help lists the commands and global flags";
@@ -85,7 +87,10 @@ export function parseCommandLine(root: CommandSpec, argv: string[]): Parsed {
   const globals = [...(root.flags ?? []), HELP];
   const spec = (flags: FlagSpec[]) =>
     Object.fromEntries(
-      flags.map((f) => [f.name, { type: f.value ? ("string" as const) : ("boolean" as const), multiple: true, ...(f.short ? { short: f.short } : {}) }]),
+      flags.map((f) => [
+        f.name,
+        { type: f.value && f.bare === undefined ? ("string" as const) : ("boolean" as const), multiple: true, ...(f.short ? { short: f.short } : {}) },
+      ]),
     );
   // First pass, global flags only: the first words that are not flags or their values name the command.
   const first = parseArgs({ args: argv, options: spec(globals), strict: false, allowPositionals: true, tokens: true }).tokens;
@@ -138,6 +143,10 @@ export function parseCommandLine(root: CommandSpec, argv: string[]): Parsed {
     if (!flag) {
       const names = flags.map((f) => `--${f.name}`);
       throw usage(`unknown option '${t.rawName}'`, path, t.rawName, closest(t.rawName, names));
+    }
+    if (flag.bare !== undefined) {
+      opts[keyOf(flag)] = flagValue(flag, t.inlineValue && t.value !== undefined ? t.value : flag.bare, opts[keyOf(flag)], path);
+      continue;
     }
     if (!flag.value) {
       if (t.inlineValue) throw usage(`option '${label(flag)}' takes no value, but was given '${t.value}'`, path, `--${flag.name}`);

@@ -1,4 +1,5 @@
 // What a publish needs and the one set of rules for it: every face's input is checked here, with the field at fault.
+import { BOOT_WHEN, type BootWhen } from "../boot/when";
 import { CHECK_IDS } from "../image";
 import { spacesRegionFor } from "./naming";
 
@@ -72,8 +73,8 @@ export interface PublishInputs {
   description?: string;
   tags?: string[];
   spaces?: SpacesTarget;
-  /** Check ids whose failures only warn; `false` skips validation altogether. */
-  validation?: { skip?: string[] } | false;
+  /** Check ids whose failures only warn, and when to boot the image to decide; `false` skips validation altogether. */
+  validation?: { skip?: string[]; boot?: BootWhen } | false;
   /** Minutes to wait for the import and for each transfer. @default { import: 60, transfer: 60 } */
   timeouts?: { import?: number; transfer?: number };
 }
@@ -147,5 +148,8 @@ export function checkInputs(raw: Partial<PublishInputs>, options: CheckInputsOpt
   }
   const skip = raw.validation ? (raw.validation.skip ?? []) : [];
   for (const id of skip) if (!(CHECK_IDS as readonly string[]).includes(id)) fail("validation.skip", `"${id}" is not a check id (${CHECK_IDS.join(", ")})`);
+  const boot = raw.validation ? raw.validation.boot : undefined;
+  if (boot !== undefined && !unknown(boot) && !(BOOT_WHEN as readonly unknown[]).includes(boot))
+    fail("validation.boot", `"${String(boot)}" is not one of ${BOOT_WHEN.join(", ")}`);
   return { inputs, problems };
 }

@@ -309,7 +309,7 @@ export async function publishImage(options: PublishOptions): Promise<PublishResu
       if (file && spacesSettings) {
         emit({ type: "sending-as", format, reason: choice!.reason });
         if (inputs.validation !== false) {
-          validation = await cachedValidation(file, sha256!, inputs.validation?.skip);
+          validation = await cachedValidation(file, sha256!, inputs.validation?.skip, inputs.validation?.boot);
           if (!validation.ok) throw new ValidationFailedError(validation);
           emit({ type: "validated", report: validation });
         }

@@ -25,6 +25,7 @@ const TREE: CommandSpec = {
         { name: "upload-as", value: "<format>", description: "how", choices: ["auto", "qcow2"], default: "auto" },
         { name: "timeout", value: "<minutes>", description: "wait", default: 60, parse: (v) => Number(v) },
         { name: "json", description: "JSON" },
+        { name: "boot", value: "<when>", bare: "auto", choices: ["auto", "always", "never"], default: "never", description: "boot" },
       ],
       run,
     },
@@ -75,7 +76,7 @@ test("flags take their defaults, repeat, and global flags stand before or after 
   expect(ran(parse("-t", "tok", "push", "a.qcow2", "--region", "nyc3", "--tag", "x", "--tag=y,z", "--upload-as", "qcow2"))).toEqual({
     path: ["push"],
     args: ["a.qcow2"],
-    opts: { accessToken: "tok", region: "nyc3", tag: ["x", "y", "z"], uploadAs: "qcow2", timeout: 60 },
+    opts: { accessToken: "tok", region: "nyc3", tag: ["x", "y", "z"], uploadAs: "qcow2", timeout: 60, boot: "never" },
   });
   expect(ran(parse("push", "--region=nyc3", "a.qcow2", "--access-token", "tok", "--json", "--timeout", "5")).opts).toEqual({
     accessToken: "tok",
@@ -84,6 +85,7 @@ test("flags take their defaults, repeat, and global flags stand before or after 
     uploadAs: "auto",
     timeout: 5,
     json: true,
+    boot: "never",
   });
   // After `--` every word is an argument, even one that looks like a flag.
   expect(ran(parse("push", "--region", "nyc3", "--", "-odd.qcow2")).args).toEqual(["-odd.qcow2"]);
@@ -99,6 +101,18 @@ test("a --no- switch turns its setting off, which is on when it is absent; an en
   } finally {
     delete process.env.TEST_API_URL;
   }
+});
+
+test("a flag whose value is optional: bare, it stands for its bare value; a value comes after '='", () => {
+  const opts = (...argv: string[]) => ran(parse("push", "a.qcow2", "--region", "nyc3", ...argv)).opts.boot;
+  expect([opts(), opts("--boot"), opts("--boot=always"), opts("--boot=never")]).toEqual(["never", "auto", "always", "never"]);
+  // A separate word is the next argument, not the flag's value: here one argument too many.
+  expect(usageError(["push", "a.qcow2", "--region", "nyc3", "--boot", "always"]).message).toMatch(/too many arguments/);
+  expect(usageError(["push", "a.qcow2", "--region", "nyc3", "--boot=sometimes"])).toMatchObject({
+    message: expect.stringMatching(/'sometimes' is not one of auto, always, never/),
+    field: "--boot",
+  });
+  expect(helpText(TREE, ["push"])).toMatch(/--boot\[=<when>\]/);
 });
 
 test("nested commands and a variadic argument", () => {

@@ -61,7 +61,13 @@ describe("check", () => {
   test("input errors come back as failures naming the property", async () => {
     const r = await host.check(
       {},
-      news({ url: "https://example.com/x.qcow2", regions: ["nyc3", "Mars"], spaces: {}, importRegion: "ams3", validation: { skip: ["sshdd"] } }),
+      news({
+        url: "https://example.com/x.qcow2",
+        regions: ["nyc3", "Mars"],
+        spaces: {},
+        importRegion: "ams3",
+        validation: { skip: ["sshdd"], boot: "sometimes" },
+      }),
     );
     expect(r.failures).toEqual(
       expect.arrayContaining([
@@ -70,6 +76,7 @@ describe("check", () => {
         { property: "importRegion", reason: expect.stringMatching(/must be one of regions/) },
         { property: "spaces.bucket", reason: expect.stringMatching(/must have required property 'bucket'/) },
         { property: "validation.skip[0]", reason: expect.stringMatching(/one of format, compression/) },
+        { property: "validation.boot", reason: expect.stringMatching(/one of auto, always, never/) },
       ]),
     );
   });

@@ -40,7 +40,7 @@ export async function check(olds: Partial<CustomImageInputs>, news: Record<strin
       result.sha256 = (await sha256File(file)).sha256;
       // Same content as the image in state: it was validated when created, so preview stays cheap.
       if (olds.sha256 !== result.sha256) {
-        const report = await cachedValidation(file, result.sha256, raw.validation?.skip ?? []);
+        const report = await cachedValidation(file, result.sha256, raw.validation?.skip ?? [], raw.validation?.boot);
         for (const line of failureLines(report)) failures.push({ property: "file", reason: line });
       }
     }

@@ -41,7 +41,8 @@ export async function create(inputs: CustomImageInputs): Promise<pulumi.dynamic.
       validation: false,
       onEvent: progressTo(inputs.resourceName),
     });
-    const report = inputs.file && r.sha256 ? await core.cachedValidation(inputs.file, r.sha256, inputs.validation?.skip ?? []) : undefined;
+    const report =
+      inputs.file && r.sha256 ? await core.cachedValidation(inputs.file, r.sha256, inputs.validation?.skip ?? [], inputs.validation?.boot) : undefined;
     const validationSummary = report ? { ok: report.ok, warnings: report.checks.filter((c) => c.status === "warn").map((c) => c.id) } : undefined;
     return {
       id: String(r.image.id),

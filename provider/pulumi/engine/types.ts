@@ -1,4 +1,5 @@
 // The dynamic provider's inputs after check, and the plain, JSON-serialisable state the engine stores.
+import type { BootWhen } from "../../boot/when";
 import type { PublishInputs, SpacesTarget } from "../../publish";
 
 /** Inputs after check: what the user gave (the core's publish inputs), normalised, plus the content hash and owner. */
@@ -9,7 +10,7 @@ export interface CustomImageInputs extends Pick<
   resourceName: string;
   tags: string[];
   spaces?: Omit<SpacesTarget, "accessKeyId" | "secretAccessKey" | "endpoint">;
-  validation?: { skip?: string[] };
+  validation?: { skip?: string[]; boot?: BootWhen };
   /** SHA-256 of the file, computed by check: a changed file means a new image. */
   sha256?: string;
   /** "project/stack/resource": with the content, it lets a retried create adopt the image it already started. */
