@@ -54,7 +54,8 @@ const RULES: Rule[] = [
     fatal: true,
     message: "GRUB stopped at its rescue prompt: it could not load its modules or config",
   })),
-  rule(/^\s*grub>\s*$/, () => ({ stage: "boot-loader", status: "fail", fatal: true, message: "GRUB stopped at its command prompt: no usable menu entry" })),
+  // GRUB draws its prompt with cursor movements, so after the escapes are stripped it may end a line of other text.
+  rule(/(?:^|\s)grub>\s*$/, () => ({ stage: "boot-loader", status: "fail", fatal: true, message: "GRUB stopped at its command prompt: no usable menu entry" })),
   rule(/Welcome to GRUB!/, () => ({ stage: "boot-loader", status: "pass", message: "GRUB started" })),
   rule(/GNU GRUB\s+version|Booting `(.*)'|Loading Linux/, (m) => ({
     stage: "boot-loader",

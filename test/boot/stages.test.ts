@@ -9,6 +9,8 @@ const ROWS: [string, string | null, string?, boolean?][] = [
   ["error: file `/boot/vmlinuz-6.1.0-57-cloud-amd64-missing' not found.", "boot-loader:seen"],
   ["error: you need to load the kernel first.", "boot-loader:fail", undefined, true],
   ["grub rescue> ", "boot-loader:fail", undefined, true],
+  // GRUB's command line after its banner, as the serial console showed it (cursor movements in between).
+  ["   device or file completions.    \x1b[06;34H\x1b[06;35H                                       grub> \r", "boot-loader:fail", undefined, true],
   ["[    0.000000] Linux version 6.1.0-57-cloud-amd64 (debian-kernel@lists.debian.org) (gcc-12 (Debian 12.2.0-14)", "kernel:pass"],
   ["[    2.1] Kernel panic - not syncing: VFS: Unable to mount root fs on unknown-block(0,0)", "kernel:fail", undefined, true],
   ["ALERT!  UUID=1234 does not exist.  Dropping to a shell!", "kernel:fail", undefined, true],
