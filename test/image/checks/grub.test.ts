@@ -234,6 +234,12 @@ const ROWS: Row[] = [
     },
     want: /^boots 2:\/boot\/vmlinuz-new \[root=\/dev\/vda2 ro\]$/,
   },
+  { name: "root set with parentheses", cfg: `set root=(hd0,gpt2)\nlinux ${K}\ninitrd ${I}\nboot\n`, want: /^boots 2:/ },
+  {
+    name: "root on a second disk, which a Droplet made from the image does not have",
+    cfg: `set root='hd1'\nset timeout=1\nmenuentry 'x' {\n linux ${K}\n initrd ${I}\n}\n`,
+    want: /^stops: GRUB's default entry "x" does not boot \(\/boot\/vmlinuz\S+: no such device/,
+  },
   { name: "reboot before any kernel", cfg: "reboot\n", want: /^stops: GRUB runs reboot before booting a kernel/ },
   {
     name: "a wildcard GRUB expands against the disk is not guessed at",

@@ -52,26 +52,26 @@ function splitDevice(path: string): { device?: string; path: string } {
 }
 
 /** A path as GRUB resolves it: `(device)/path`, or `/path` on $root. Unknown when the device is not a partition we can read. */
-export function resolve(w: WalkState, name: string, at: Evidence): { partition: number; path: string } | "unknown" | "missing-device" {
+export function resolve(w: WalkState, name: string): { partition: number; path: string } | "unknown" | "missing-device" {
   const { device, path } = splitDevice(name);
   let dev = device;
   if (dev === undefined) {
     if (w.scope.unknown.has("root")) return "unknown";
-    dev = w.scope.vars.get("root") ?? "";
+    // GRUB takes root with or without parentheses.
+    dev = (w.scope.vars.get("root") ?? "").replace(/^\((.*)\)$/, "$1");
   }
   if (dev === "") return "missing-device";
+  // A second disk: a Droplet made from the image has one. Other devices (lvm/, md/, cryptouuid/, hd0 whole): not followed.
+  if (/^hd[1-9][0-9]*(,|$)/.test(dev)) return "missing-device";
   const m = /^hd0,(?:gpt|msdos)?([0-9]+)$/.exec(dev);
-  if (!m) {
-    void at;
-    return "unknown";
-  }
+  if (!m) return "unknown";
   const n = Number(m[1]);
   if (!w.machine.partitions.some((p) => p.number === n)) return "missing-device";
   return { partition: n, path };
 }
 
 export async function probe(w: WalkState, op: "-e" | "-f" | "-d" | "-s", name: string): Promise<Truth> {
-  const r = resolve(w, name, {});
+  const r = resolve(w, name);
   if (r === "unknown") return "unknown";
   if (r === "missing-device") return false;
   const part = w.machine.partitions.find((p) => p.number === r.partition);
@@ -87,7 +87,7 @@ export async function probe(w: WalkState, op: "-e" | "-f" | "-d" | "-s", name: s
 
 /** The file a boot command names, or why it is not there (GRUB: "file not found", "disk not found"). */
 export async function bootFile(w: WalkState, name: string, at: Evidence): Promise<GrubFile | string> {
-  const r = resolve(w, name, at);
+  const r = resolve(w, name);
   if (r === "unknown")
     w.finish("unknown", `GRUB loads ${name} from a device our reading does not resolve ($root is ${w.scope.vars.get("root") ?? "unset"})`, at);
   if (r === "missing-device") return `${name}: no such device on the disk`;
@@ -197,7 +197,7 @@ export async function blscfg(w: WalkState, rest: { text: string; unknown: boolea
   if (rest.length > 0) w.finish("unknown", "blscfg with arguments, which our reading does not follow", at);
   const blsdir = w.scope.vars.get("blsdir");
   for (const dir of [blsdir ?? "/loader/entries", "/boot/loader/entries"]) {
-    const r = resolve(w, dir, at);
+    const r = resolve(w, dir);
     if (r === "unknown") w.finish("unknown", `blscfg reads ${dir} on a device our reading does not resolve`, at);
     if (r === "missing-device") return false;
     const files = w.machine.partitions.find((p) => p.number === r.partition)?.files;
@@ -250,7 +250,7 @@ export async function loadEnv(w: WalkState, rest: { text: string; unknown: boole
     else only.push(a);
   }
   if (w.scope.unknown.has("prefix") || rest.some((w) => w.unknown)) w.finish("unknown", "load_env reads a file our reading does not know", at);
-  const r = resolve(w, file, at);
+  const r = resolve(w, file);
   if (r === "unknown") w.finish("unknown", `load_env reads ${file}, on a device our reading does not resolve`, at);
   if (r === "missing-device") return false;
   const buf = await w.reader(r.partition, r.path);
@@ -268,7 +268,7 @@ export async function include(w: WalkState, cmd: string, rest: { text: string; u
   const target = rest.find((word) => !word.text.startsWith("-"));
   if (!target) return cmd === "normal" ? w.finish("unknown", "normal without a file", at) : false;
   if (target.unknown) w.finish("unknown", `${cmd} runs a file whose path our reading does not know`, at);
-  const r = resolve(w, target.text, at);
+  const r = resolve(w, target.text);
   if (r === "unknown") w.finish("unknown", `${cmd} runs ${target.text}, on a device our reading does not resolve`, at);
   if (r === "missing-device") return false;
   if (++w.depth > GRUB_LIMITS.depth) w.finish("unknown", `configfile and source nested more than ${GRUB_LIMITS.depth} deep`, at);
