@@ -258,8 +258,10 @@ async function boot(
     };
     // Lines are split on bytes and decoded as UTF-8 each, so GRUB's box drawing and systemd's bullets read right.
     let serialBuf = Buffer.alloc(0);
+    let lastOutput = Date.now();
     await listen(files.serial, (d) => {
       consoleFile?.write(d);
+      lastOutput = Date.now();
       serialBuf = Buffer.concat([serialBuf, d]);
       let nl: number;
       while ((nl = serialBuf.indexOf(0x0a)) >= 0) {
@@ -323,6 +325,7 @@ async function boot(
     let bannerSeen = false;
     let deadlineHit = false;
     let stalled = false;
+    let loaderStalled = false;
 
     // Waits for the next console line or process exit, or `ms` at most, whichever comes first.
     const nextEvent = (ms: number) =>
@@ -349,6 +352,13 @@ async function boot(
           stalled = true;
           break;
         }
+      }
+      // A boot loader that started, then went quiet with no kernel following: a menu waiting for a key (no timeout)
+      // or a prompt. A countdown redraws every second, so only a loader that waits for ever stays silent this long.
+      const loaderOnly = states.get("boot-loader")!.status !== "pending" && ["kernel", "init"].every((x) => states.get(x as Stage)!.status === "pending");
+      if (!bannerSeen && loaderOnly && Date.now() - lastOutput > STALL_SECONDS[accel] * 1000) {
+        loaderStalled = true;
+        break;
       }
       // Try sshd whenever the kernel is up: the banner is the only proof it answers at the Droplet's address.
       const kernelUp = states.get("kernel")!.status !== "pending" || states.get("init")!.status !== "pending";
@@ -414,6 +424,7 @@ async function boot(
       fatal,
       deadlineHit,
       stalled: stalled ? STALL_SECONDS[accel] : undefined,
+      loaderStalled: loaderStalled ? STALL_SECONDS[accel] : undefined,
       timeoutSeconds: timeout / 1000,
       exited,
       bannerSeen,
@@ -448,6 +459,8 @@ interface Outcome {
   deadlineHit: boolean;
   /** Seconds the guest stayed silent after the firmware's jump, when that ended the boot. */
   stalled?: number;
+  /** Seconds the boot loader stayed silent with no kernel following, when that ended the boot. */
+  loaderStalled?: number;
   timeoutSeconds: number;
   exited?: { code: number | null; stderr: string };
   bannerSeen: boolean;
@@ -494,6 +507,11 @@ function finish(o: Outcome): BootReport {
       } else if (ci.status === "pending") {
         fail("cloud-init", "cloud-init printed nothing on the console and the Droplet's key was not installed");
       }
+    } else if (o.loaderStalled) {
+      fail(
+        "boot-loader",
+        `the boot loader started, then printed nothing for ${o.loaderStalled} s and no kernel followed: it waits at a menu with no timeout, or at a prompt`,
+      );
     } else if (!o.bannerSeen) {
       const sshd = st("sshd");
       if (st("init").status === "pending" && st("kernel").status === "pending" && st("boot-loader").status === "pending") {
@@ -507,7 +525,7 @@ function finish(o: Outcome): BootReport {
               ? `nothing after the ${stage === "firmware" ? "firmware" : "firmware's hand-over"} appeared on the serial console within ${o.timeoutSeconds} s`
               : "the guest stopped before the kernel started",
         );
-      } else if (sshd.status === "seen" && sshd.messages.some((m) => /started sshd/.test(m))) {
+      } else if (sshd.status === "seen" && sshd.messages.some((m) => /started sshd$/.test(m))) {
         fail(
           "network",
           `sshd started in the guest but nothing answered at ${GUEST.address}:22: the guest did not take the address DHCP offers on its first NIC`,

@@ -102,6 +102,8 @@ const RULES: Rule[] = [
   rule(/DHCPACK of (\S+)|bound to (\d+\.\d+\.\d+\.\d+)/, (m) => ({ stage: "network", status: "seen", message: `DHCP lease ${m[1] ?? m[2]}` })),
   // sshd as systemd reports it.
   rule(/Started (?:ssh\.service|sshd\.service|.*OpenBSD Secure Shell server)/, () => ({ stage: "sshd", status: "seen", message: "systemd started sshd" })),
+  // sshd as sysvinit's /etc/init.d/ssh reports it (start-stop-daemon, then the daemon's name).
+  rule(/^Starting OpenBSD Secure Shell server: sshd\.?$/, () => ({ stage: "sshd", status: "seen", message: "sysvinit started sshd" })),
   rule(/Failed to start (?:ssh\.service|sshd\.service|.*OpenBSD Secure Shell server)/, () => ({
     stage: "sshd",
     status: "seen",

@@ -24,6 +24,7 @@ const ROWS: [string, string | null, string?, boolean?][] = [
   ],
   ["ci-info: |  ens4  | True |  169.254.0.15  | 255.255.0.0 | global | 52:54:00:12:34:56 |", "network:seen"],
   ["[  OK  ] Started ssh.service - OpenBSD Secure Shell server.", "sshd:seen"],
+  ["Starting OpenBSD Secure Shell server: sshd.", "sshd:seen"],
   ["do-image-boot-1234 login: ", "init:pass"],
   ["[   12.3] random: crng init done", null],
 ];
