@@ -3,6 +3,7 @@ import type { Ext4 } from "../ext4";
 import type { AgentFound } from "./cloud-init";
 import { whereSet, type CloudConfig } from "./cloud-config";
 import { lines, type Guest } from "./guest";
+import { sysvStarts } from "./systemd";
 import { result, type CheckResult, type Evidence } from "./types";
 import { readYaml, YamlSyntaxError } from "./yaml";
 
@@ -32,13 +33,15 @@ async function ifupdown(fs: Ext4, part: number): Promise<Stanza[]> {
         const target = w[1].startsWith("/") ? w[1] : `/etc/network/${w[1]}`;
         const dirPart = w[0] === "source-directory" ? target : target.slice(0, target.lastIndexOf("/"));
         const glob = w[0] === "source-directory" ? "*" : target.slice(target.lastIndexOf("/") + 1);
+        // source-directory takes the files run-parts would (interfaces(5)): names of letters, digits, _ and - only.
+        const runParts = w[0] === "source-directory" ? /^[A-Za-z0-9_-]+$/ : /./;
         const re = new RegExp(
           `^${glob
             .replace(/[.+^${}()|[\]\\]/g, "\\$&")
             .replace(/\*/g, ".*")
             .replace(/\?/g, ".")}$`,
         );
-        for (const e of (await fs.readdir(dirPart)) ?? []) if (re.test(e.name)) await readOne(`${dirPart}/${e.name}`, depth + 1);
+        for (const e of (await fs.readdir(dirPart)) ?? []) if (re.test(e.name) && runParts.test(e.name)) await readOne(`${dirPart}/${e.name}`, depth + 1);
       }
     }
   };
@@ -101,6 +104,31 @@ async function networkManager(fs: Ext4): Promise<Evidence | undefined> {
   return undefined;
 }
 
+/**
+ * Under sysvinit, who brings the NIC up (cloud-init 22.4's cmd/main.py and stages.py, Debian's init scripts): a
+ * Droplet's datasources (ConfigDrive, DigitalOcean) are found by cloud-init's local stage, which writes the network
+ * config but brings nothing up (`_should_bring_up_interfaces` is false for --local), and its network stage does not
+ * apply it again on the same boot (apply_network_config: not a new instance once the local stage ran). So ifupdown's
+ * `networking` script must start after cloud-init-local, as systemd orders them (cloud-init-local.service is
+ * Before=network-pre.target). Debian's /etc/init.d/cloud-init-local starts in runlevels 2-5, after rcS's networking.
+ */
+async function networkingBeforeCloudInit(fs: Ext4, part: number): Promise<CheckResult | undefined> {
+  const starts = await sysvStarts(fs, ["networking", "cloud-init-local"]);
+  const net = starts.get("networking");
+  const local = starts.get("cloud-init-local");
+  if (!net || !local || net.order > local.order) return undefined;
+  return result(
+    "network",
+    "fail",
+    "under sysvinit, ifupdown's networking script starts before cloud-init-local, so the DHCP configuration cloud-init writes from the config drive is not brought up at boot (cloud-init's local stage writes it without bringing it up, and its network stage does not apply it again): the Droplet would not be reachable",
+    [
+      { partition: part, path: net.path, text: "networking starts here" },
+      { partition: part, path: local.path, text: "cloud-init-local starts here, later" },
+    ],
+    "start cloud-init-local in rcS before networking: in /etc/init.d/cloud-init-local's LSB header set `Required-Start: $local_fs`, `Default-Start: S` and `X-Start-Before: networking`, then run `update-rc.d cloud-init-local defaults` in the image (insserv reorders rcS.d); or boot the image with systemd",
+  );
+}
+
 /** Whether an interface name (or pattern) in a config matches a Droplet's first NIC under the image's naming scheme. */
 function matchesFirstNic(name: string, classicNames: boolean): "yes" | "maybe" | "no" {
   const patterns = name.split(/\s+/);
@@ -121,6 +149,7 @@ export async function checkNetwork(
   cloudInitWorks: boolean,
   cfg: CloudConfig | undefined,
   cmdline: string,
+  init: string,
 ): Promise<CheckResult> {
   const id = "network";
   if (!guest.root || !cfg) return result(id, "unknown", "the root filesystem could not be read, so the network configuration was not checked");
@@ -131,6 +160,8 @@ export async function checkNetwork(
   const disabledByCmdline = /(?:^|\s)network-config=disabled(?:\s|$)/.test(cmdline);
   const evidence: Evidence[] = [];
   if (agent?.agent === "cloud-init" && cloudInitWorks && !disabledByCfg && !disabledByCmdline) {
+    const late = init === "sysvinit" ? await networkingBeforeCloudInit(fs, part) : undefined;
+    if (late) return late;
     return result(id, "pass", "cloud-init writes the network configuration from the Droplet's metadata (DHCP on the first NIC)", [
       { partition: part, text: "no `network: {config: disabled}` in cloud-init's config" },
     ]);

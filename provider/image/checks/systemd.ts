@@ -44,3 +44,27 @@ export async function enablingLinks(fs: Ext4, units: string[]): Promise<Evidence
   }
   return out;
 }
+
+/** Where sysvinit starts a script at boot: its S link in /etc/rcS.d (first) or in the default runlevel's directory. */
+export interface SysvStart {
+  /** Order of the start: rcS before the runlevel, then the link's two-digit number. */
+  order: number;
+  path: string;
+}
+
+/**
+ * The S links that start each of `scripts` at boot under sysvinit (sysv-rc's /etc/init.d/rc: every rcS.d script, then
+ * the default runlevel's from /etc/inittab's initdefault, 2 when it names none), in the order they run.
+ */
+export async function sysvStarts(fs: Ext4, scripts: string[]): Promise<Map<string, SysvStart>> {
+  const inittab = (await fs.readFile("/etc/inittab", 64 * 1024))?.toString("utf8") ?? "";
+  const level = /^[^#:]*:(\d):initdefault:/m.exec(inittab)?.[1] ?? "2";
+  const out = new Map<string, SysvStart>();
+  for (const [i, dir] of [`/etc/rcS.d`, `/etc/rc${level}.d`].entries()) {
+    for (const e of (await fs.readdir(dir)) ?? []) {
+      const m = /^S(\d\d)(.+)$/.exec(e.name);
+      if (m && scripts.includes(m[2]) && !out.has(m[2])) out.set(m[2], { order: i * 100 + Number(m[1]), path: `${dir}/${e.name}` });
+    }
+  }
+  return out;
+}

@@ -149,7 +149,7 @@ export async function validateImage(path: string, options: ValidateOptions = {})
     set(checkBootLoader(loader, guest, boot));
     set(await checkKernel(guest, boot, table));
     set(await checkFstab(guest, table));
-    set(await checkNetwork(guest, agent, runs, cfg, boot?.entry?.cmdline ?? ""));
+    set(await checkNetwork(guest, agent, runs, cfg, boot?.entry?.cmdline ?? "", init));
     return finish(path, checks, skip);
   } catch (err) {
     // A structure inside the disk that cannot be read (a truncated cluster, a damaged extent tree) ends the guest checks.

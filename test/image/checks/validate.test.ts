@@ -107,6 +107,22 @@ const ROWS: Row[] = [
     expect: ALL_PASS,
     cites: { id: "sshd", message: /starts ssh.socket at boot/, evidence: /sockets.target.wants\/ssh.socket/ },
   },
+  {
+    file: "guest-sysvinit-late-network.qcow2",
+    // Debian's cloud-init-local starts in runlevel 2, after rcS's networking: its DHCP config is written, never brought up.
+    expect: { ...ALL_PASS, network: "fail" },
+    cites: {
+      id: "network",
+      message: /under sysvinit, ifupdown's networking script starts before cloud-init-local/,
+      evidence: /rcS.d\/S10networking: networking starts here\n.*rc2.d\/S01cloud-init-local: cloud-init-local starts here, later/,
+      fix: /X-Start-Before: networking/,
+    },
+  },
+  {
+    file: "guest-sysvinit-early-network.qcow2",
+    expect: ALL_PASS,
+    cites: { id: "sshd", message: /sysvinit starts it in runlevel 2/ },
+  },
   ...[
     ["guest-xfs-root.qcow2", /XFS/],
     ["guest-btrfs-root.qcow2", /btrfs/],
