@@ -56,10 +56,11 @@ fuzz: build ## fuzz validate and inspect longer than CI does: make fuzz N=20000 
 fixtures: ## build the tool-made test images (cached outside the repo)
 	bash test/fixtures/build.sh
 
-boot-corpus: ## build the bootable Debian 12 corpus (mmdebstrap, needs root; cached outside the repo)
+boot-corpus: ## build the bootable corpus: Debian 12 by template, and Debian 11-13 made by grub-install/update-grub (root; cached outside the repo)
 	bash test/fixtures/boot-corpus.sh
+	bash test/fixtures/boot-corpus-wild.sh
 
-boot-matrix: build ## boot every corpus image in QEMU and hold validate against each boot (about 15 minutes under TCG)
+boot-matrix: build ## boot every corpus image in QEMU and hold validate against each boot (about 40 minutes under TCG)
 	node dist/test/real-boots/matrix.js
 
 sample: fixtures ## refresh the committed sample images in examples/images from the fixtures

@@ -7,7 +7,7 @@ import { bootCorpus, bootWithCli, CHECK_FOR_STAGE, pool } from "../support/corpu
 
 async function main(): Promise<void> {
   const only = process.argv.slice(2);
-  const corpus = bootCorpus();
+  const corpus = bootCorpus(only);
   if (!corpus.dir) throw new Error(`boot corpus unavailable: ${corpus.reason}`);
   const images = corpus.images.filter((i) => only.length === 0 || only.includes(i.name));
   // BOOT_MATRIX_KEEP=DIR keeps each image's console and JSON report there.

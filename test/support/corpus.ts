@@ -25,12 +25,29 @@ export interface Corpus {
 
 let cached: { corpus: Corpus; names: string[] } | undefined;
 
-/** Builds (or finds in the cache) the corpus images named, or all of them. */
+/** The builders: boot-corpus.sh (one Debian 12 template, varied stage by stage) and boot-corpus-wild.sh (systems
+ * whose boot loaders the real tools installed, other releases and init systems). Names are unique across both. */
+export const CORPUS_BUILDERS = ["boot-corpus.sh", "boot-corpus-wild.sh"];
+
+/** Builds (or finds in the cache) the corpus images named, or all of them, from every builder. */
 export function bootCorpus(names: string[] = []): Corpus {
   if (cached && (cached.names.length === 0 || (names.length > 0 && names.every((n) => cached!.names.includes(n))))) return cached.corpus;
-  const { dir, reason } = runBuilder(join(packageRoot(), "test", "fixtures", "boot-corpus.sh"), names);
-  const images: CorpusImage[] = dir
-    ? readFileSync(join(dir, "corpus.tsv"), "utf8")
+  const images: CorpusImage[] = [];
+  const reasons: string[] = [];
+  let dir: string | null = null;
+  for (const builder of CORPUS_BUILDERS) {
+    const listed = listCorpus(builder);
+    // A builder asked only for names it does not list has nothing to build.
+    const mine = names.filter((n) => listed.includes(n));
+    if (names.length > 0 && mine.length === 0) continue;
+    const built = runBuilder(join(packageRoot(), "test", "fixtures", builder), mine);
+    if (!built.dir) {
+      reasons.push(`${builder}: ${built.reason}`);
+      continue;
+    }
+    dir ??= built.dir;
+    images.push(
+      ...readFileSync(join(built.dir, "corpus.tsv"), "utf8")
         .trim()
         .split("\n")
         .map((l) => l.split("\t"))
@@ -39,12 +56,14 @@ export function bootCorpus(names: string[] = []): Corpus {
           what,
           expect: expect as "works" | "fails",
           stage: stage || undefined,
-          path: join(dir, `${name}.qcow2`),
+          path: join(built.dir!, `${name}.qcow2`),
         }))
-    : [];
+        .filter((i) => names.length === 0 || names.includes(i.name)),
+    );
+  }
   const corpus: Corpus = {
-    dir,
-    reason,
+    dir: reasons.length ? null : dir,
+    reason: reasons.join("; ") || undefined,
     images,
     get(name) {
       const i = images.find((x) => x.name === name);
@@ -54,6 +73,12 @@ export function bootCorpus(names: string[] = []): Corpus {
   };
   cached = { corpus, names };
   return corpus;
+}
+
+/** The variant names a builder lists (its VARIANTS lines), read without running it. */
+export function listCorpus(builder: string): string[] {
+  const text = readFileSync(join(packageRoot(), "test", "fixtures", builder), "utf8");
+  return [...text.matchAll(/^ {2}"([a-z0-9-]+)\|/gm)].map((m) => m[1]);
 }
 
 /** `describe` when the corpus and QEMU are there; else skipped with the reason, or failed under REQUIRE_TOOLS=1. */
@@ -85,13 +110,17 @@ export interface CliBoot {
 }
 
 /** Runs `do-image boot --json` on the built CLI (as a user would), with the console kept beside the report. */
-export function bootWithCli(path: string, consoleFile?: string): Promise<CliBoot> {
+export async function bootWithCli(path: string, consoleFile?: string): Promise<CliBoot> {
+  const r = await runCliJson<BootReport>(["boot", path, "--json", ...(consoleFile ? ["--keep-console", consoleFile] : [])]);
+  return { code: r.code, report: r.json, stderr: r.stderr };
+}
+
+/** Runs the built CLI (as a user would) with these arguments, for its exit code and JSON output. */
+export function runCliJson<T>(args: string[]): Promise<{ code: number | null; json: T; stderr: string }> {
   const cli = join(packageRoot(), "dist", "provider", "cli", "main.js");
   if (!existsSync(cli)) throw new Error(`${cli} is missing: run 'make build' (make test does it first)`);
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cli, "boot", path, "--json", ...(consoleFile ? ["--keep-console", consoleFile] : [])], {
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    const child = spawn(process.execPath, [cli, ...args], { stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
@@ -99,9 +128,9 @@ export function bootWithCli(path: string, consoleFile?: string): Promise<CliBoot
     child.on("error", reject);
     child.on("exit", (code) => {
       try {
-        resolve({ code, report: JSON.parse(stdout), stderr });
+        resolve({ code, json: JSON.parse(stdout) as T, stderr });
       } catch {
-        reject(new Error(`do-image boot ${path} printed no JSON report (exit ${code}): ${stderr.slice(-2000)}`));
+        reject(new Error(`do-image ${args.join(" ")} printed no JSON (exit ${code}): ${stderr.slice(-2000)}`));
       }
     });
   });
