@@ -11,6 +11,8 @@ module.exports = {
     "^do-image/pulumi$": "<rootDir>/provider/pulumi/index.ts",
     "^do-image/cdktf$": "<rootDir>/provider/cdktf/index.ts",
   },
+  // Suites that run the built CLI run the sources as they are now: a stale dist/ is rebuilt first.
+  globalSetup: "<rootDir>/test/support/global-setup.ts",
   testTimeout: 120000,
   maxWorkers: 2,
 };
