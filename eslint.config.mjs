@@ -47,7 +47,11 @@ export default tseslint.config(
   boundary(
     "image/ reads and judges images: no network, no processes, nothing of ours but the error model",
     ["provider/image/**/*.ts"],
-    any(/^\.\.?\/(\.\.\/)*(boot|digitalocean|spaces|publish|pulumi|cdktf|cli)(\/|$)|^@aws-sdk\/|^ssh2$|^(node:)?(net|http|https|child_process|dgram|tls)$/, FACES, DEV),
+    any(
+      /^\.\.?\/(\.\.\/)*(boot|digitalocean|spaces|publish|pulumi|cdktf|cli)(\/|$)|^@aws-sdk\/|^ssh2$|^(node:)?(net|http|https|child_process|dgram|tls)$/,
+      FACES,
+      DEV,
+    ),
     "image/ imports nothing of ours but errors/: not boot/ (QEMU, sockets, SSH), the network side, a face, tests or tools",
   ),
   boundary(
