@@ -240,6 +240,11 @@ const ROWS: Row[] = [
     cfg: `set root='hd1'\nset timeout=1\nmenuentry 'x' {\n linux ${K}\n initrd ${I}\n}\n`,
     want: /^stops: GRUB's default entry "x" does not boot \(\/boot\/vmlinuz\S+: no such device/,
   },
+  {
+    name: "a variable that doubles itself stops being known past the cap, in bounded memory",
+    cfg: `set a=x\n${"set a=$a$a\n".repeat(60)}linux /boot/$a\nboot\n`,
+    want: /^unsure: .*a kernel whose path our reading does not know/,
+  },
   { name: "reboot before any kernel", cfg: "reboot\n", want: /^stops: GRUB runs reboot before booting a kernel/ },
   {
     name: "a wildcard GRUB expands against the disk is not guessed at",
@@ -321,6 +326,12 @@ describe("GRUB's kernel before normal mode: core.img's modules, prefix and embed
 test("the parser keeps each statement's line, and a block that is never closed becomes an unparsed statement", () => {
   const s = parseScript("set a=1\nif [ x = x ]; then\n  echo y\nfi\nmenuentry 'x' {\n  linux /k\n");
   expect(s.map((x) => `${x.kind}@${x.line}`)).toEqual(["command@1", "if@2", "unparsed@5"]);
+});
+
+test("nesting past the bound is an unparsed statement, not a stack overflow", () => {
+  const deep = "if true; then\n".repeat(100_000) + "echo x\n" + "fi\n".repeat(100_000);
+  const s = parseScript(deep);
+  expect(s[s.length - 1]).toMatchObject({ kind: "unparsed", why: "blocks nested more than 64 deep" });
 });
 
 test("grubenv: escapes, and nothing read past a broken block", () => {

@@ -303,8 +303,10 @@ export class Walk implements WalkState {
   }
 
   private assign(name: string, value: string, unknown: boolean): void {
-    this.scope.vars.set(name, value);
-    if (unknown) this.scope.unknown.add(name);
+    // A value that doubles itself (set a=$a$a) would grow without bound: past the cap our reading stops knowing it.
+    const tooLong = value.length > GRUB_LIMITS.valueBytes;
+    this.scope.vars.set(name, tooLong ? "" : value);
+    if (unknown || tooLong) this.scope.unknown.add(name);
     else this.scope.unknown.delete(name);
   }
 

@@ -26,6 +26,8 @@ export type Statement =
 
 type Token = { type: "word"; word: Word; raw: string; line: number } | { type: "op"; op: string; line: number };
 
+/** How deep if/for/while/function/menuentry blocks may nest; GRUB's own configs nest three or four deep. */
+const MAX_NESTING = 64;
 const RESERVED_OPS = ["&&", "||", ";;", "|", "&", "<", ">"];
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*/;
 const SPECIAL = /^(?:[0-9]+|[?#*@])/;
@@ -158,6 +160,7 @@ class ParseError extends Error {
 
 class Parser {
   private at = 0;
+  private depth = 0;
   constructor(
     private readonly toks: Token[],
     private readonly lines: string[],
@@ -184,6 +187,16 @@ class Parser {
 
   /** Statements until one of the keywords (at a command's start) or a `}`, or the end. */
   statements(stops: string[]): Statement[] {
+    // A guest's config is untrusted: nesting is bounded before it can exhaust the stack.
+    if (++this.depth > MAX_NESTING) throw new ParseError(this.peek()?.line ?? this.lastLine(), `blocks nested more than ${MAX_NESTING} deep`);
+    try {
+      return this.statementsAt(stops);
+    } finally {
+      this.depth--;
+    }
+  }
+
+  private statementsAt(stops: string[]): Statement[] {
     const out: Statement[] = [];
     for (;;) {
       this.skipSeparators();
