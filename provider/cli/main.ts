@@ -168,7 +168,7 @@ const PROGRAM: CommandSpec = {
           description:
             "boot the image as a Droplet (QEMU, as `do-image boot`) and let the boot decide: auto (the bare flag) when a check that predicts the boot warns or cannot judge, always, or never; 1-3 minutes under TCG, under a minute under KVM",
         },
-        ...BOOT_FLAGS.filter((f) => f.name !== "json"),
+        ...BOOT_FLAGS,
       ],
       run: async ([file], opts) => {
         const [{ validateImage, unreadable }, { renderValidate }] = await Promise.all([import("../image/checks/validate"), import("./validate")]);
