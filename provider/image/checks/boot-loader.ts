@@ -11,7 +11,7 @@ import type { VirtualDisk } from "../disk";
 import type { PartitionTable } from "../partitions";
 import type { BootConfig } from "./bootconfig";
 import { readGrubCore, type GrubCore } from "./grub";
-import type { Guest } from "./guest";
+import { opaquePartition, type Guest } from "./guest";
 import { result, type CheckResult, type Evidence } from "./types";
 
 const KERNEL_SECTOR = 0x5c;
@@ -105,7 +105,7 @@ export function checkBootLoader(loader: LoaderOnDisk, guest: Guest, cfg: BootCon
         BOOT_DECIDES,
       );
     }
-    const unreadable = guest.partitions.filter((p) => !p.ext && !["swap", "empty"].includes(p.fsType) && p.typeName !== "BIOS boot");
+    const unreadable = guest.partitions.filter(opaquePartition);
     if (unreadable.length > 0) {
       return result(
         id,

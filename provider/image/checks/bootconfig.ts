@@ -9,7 +9,7 @@ import type { PartitionTable } from "../partitions";
 import type { LoaderOnDisk } from "./boot-loader";
 import { runGrub, type GrubFile, type GrubMachine, type GrubOutcome } from "./grub";
 import { grubStartup } from "./grub";
-import { lines, type Guest, type GuestPartition } from "./guest";
+import { lines, opaquePartition, type Guest, type GuestPartition } from "./guest";
 import { evidenceWhere, type Evidence } from "./types";
 
 export interface BootEntry {
@@ -58,8 +58,7 @@ function grubMachine(guest: Guest, table: PartitionTable): GrubMachine {
       label: p.label,
       files: p.ext,
       fsType: p.fsType,
-      // A BIOS boot partition holds GRUB's core image, no filesystem; swap and empty partitions hold none either.
-      opaque: !p.ext && !["empty", "swap"].includes(p.fsType) && p.typeName !== "BIOS boot",
+      opaque: opaquePartition(p),
     })),
   };
 }

@@ -78,6 +78,12 @@ export async function findGuest(disk: VirtualDisk, table: PartitionTable): Promi
   return { partitions, unreadableRoot };
 }
 
+/**
+ * Whether a partition holds a filesystem our reading cannot open, so what a boot loader finds there is unknown: not
+ * ext (which we read), not empty or swap, and not a BIOS boot partition (GRUB's core image, no filesystem).
+ */
+export const opaquePartition = (p: GuestPartition): boolean => !p.ext && !["empty", "swap"].includes(p.fsType) && p.typeName !== "BIOS boot";
+
 /** Splits a text file into lines with their 1-based numbers, for evidence. */
 export function lines(text: string): { line: number; text: string }[] {
   return text.split("\n").map((t, i) => ({ line: i + 1, text: t }));

@@ -170,6 +170,11 @@ const ROWS: Row[] = [
     want: /^boots/,
   },
   {
+    name: "default and fallback both fail: the message names the default entry's own error",
+    cfg: `set timeout=1\nset fallback=1\n${ENTRY("A", "/boot/vmlinuz-a")}${ENTRY("B", "/boot/vmlinuz-b")}`,
+    want: /^stops: GRUB's default entry "A" does not boot \(\/boot\/vmlinuz-a: file not found on partition 2\), nor do the fallback entries/,
+  },
+  {
     name: "a condition our reading cannot decide, both ways booting the same kernel",
     cfg: `set timeout=1\nif loadfont unicode ; then\n  set gfxmode=auto\n  insmod gfxterm\nfi\n${ENTRY("Debian")}`,
     want: /^boots/,

@@ -2,7 +2,7 @@
 import type { Evidence } from "../types";
 import { rpmVercmp, parseGrubenv } from "./files";
 import type { Entry } from "./menu";
-import { parseScript, type Statement } from "./script";
+import { parseScript, type Expanded, type Statement } from "./script";
 import type { Truth } from "./test-command";
 import { GRUB_LIMITS, type GrubFile, type GrubMachine, type GrubPartition } from "./types";
 
@@ -19,11 +19,18 @@ export const INITRD = new Set(["initrd", "initrd16", "initrdefi"]);
 /** Loaders a Droplet's BIOS GRUB may run but our reading does not follow. */
 export const OTHER_LOADERS = new Set("chainloader multiboot multiboot2 kfreebsd knetbsd kopenbsd xnu_kernel legacy_configfile ntldr freedos".split(" "));
 
+/** A walk's variables: their values, the ones whose value our reading does not know, and the exported ones. */
+export interface Scope {
+  vars: Map<string, string>;
+  unknown: Set<string>;
+  exported: Set<string>;
+}
+
 /** What the commands need of the walk running them. */
 export interface WalkState {
   readonly machine: GrubMachine;
   readonly reader: (partition: number, path: string) => Promise<Buffer | null | "unknown">;
-  scope: { vars: Map<string, string>; unknown: Set<string>; exported: Set<string> };
+  scope: Scope;
   file: { partition: number; path: string };
   depth: number;
   normal(file: { partition: number; path: string }, top: boolean): Promise<void>;
@@ -98,7 +105,7 @@ export async function bootFile(w: WalkState, name: string, at: Evidence): Promis
     : `${name}: file not found on partition ${r.partition}`;
 }
 
-export async function linux(w: WalkState, rest: { text: string; unknown: boolean }[], unknownArg: boolean, at: Evidence): Promise<Truth> {
+export async function linux(w: WalkState, rest: Expanded[], at: Evidence): Promise<Truth> {
   w.loaded = undefined;
   const kernel = rest[0];
   if (!kernel) return false;
@@ -108,17 +115,17 @@ export async function linux(w: WalkState, rest: { text: string; unknown: boolean
     w.error(at, f);
     return false;
   }
+  // Arguments our reading does not know are left out of the command line the other checks read.
   const cmdline = rest
     .slice(1)
-    .filter((w) => !w.unknown)
-    .map((w) => w.text)
+    .filter((word) => !word.unknown)
+    .map((word) => word.text)
     .join(" ");
-  void unknownArg;
   w.loaded = { kernel: f, initrd: [], cmdline, at };
   return true;
 }
 
-export async function initrd(w: WalkState, rest: { text: string; unknown: boolean }[], at: Evidence): Promise<Truth> {
+export async function initrd(w: WalkState, rest: Expanded[], at: Evidence): Promise<Truth> {
   if (!w.loaded) {
     w.error(at, "you need to load the kernel first");
     return false;
@@ -138,10 +145,10 @@ export async function initrd(w: WalkState, rest: { text: string; unknown: boolea
   return true;
 }
 
-export async function search(w: WalkState, cmd: string, rest: { text: string; unknown: boolean }[], at: Evidence): Promise<Truth> {
+export async function search(w: WalkState, cmd: string, rest: Expanded[], at: Evidence): Promise<Truth> {
   let by = cmd === "search.fs_label" ? "label" : cmd === "search.file" ? "file" : cmd === "search.fs_uuid" ? "uuid" : "file";
   let variable: string | undefined = cmd === "search" ? undefined : "root";
-  const names: { text: string; unknown: boolean }[] = [];
+  const names: Expanded[] = [];
   for (let i = 0; i < rest.length; i++) {
     const a = rest[i].text;
     if (a === "--fs-uuid" || a === "-u") by = "uuid";
@@ -193,7 +200,7 @@ export async function search(w: WalkState, cmd: string, rest: { text: string; un
  * of the file names; paths get /boot in front when the entries live under /boot; `options` falls back to
  * $default_kernelopts and is expanded when the entry runs.
  */
-export async function blscfg(w: WalkState, rest: { text: string; unknown: boolean }[], at: Evidence): Promise<Truth> {
+export async function blscfg(w: WalkState, rest: Expanded[], at: Evidence): Promise<Truth> {
   if (rest.length > 0) w.finish("unknown", "blscfg with arguments, which our reading does not follow", at);
   const blsdir = w.scope.vars.get("blsdir");
   for (const dir of [blsdir ?? "/loader/entries", "/boot/loader/entries"]) {
@@ -239,7 +246,7 @@ export async function blscfg(w: WalkState, rest: { text: string; unknown: boolea
   return false;
 }
 
-export async function loadEnv(w: WalkState, rest: { text: string; unknown: boolean }[], at: Evidence): Promise<Truth> {
+export async function loadEnv(w: WalkState, rest: Expanded[], at: Evidence): Promise<Truth> {
   let file = `${w.scope.vars.get("prefix") ?? ""}/grubenv`;
   const only: string[] = [];
   for (let i = 0; i < rest.length; i++) {
@@ -249,7 +256,7 @@ export async function loadEnv(w: WalkState, rest: { text: string; unknown: boole
     else if (a === "-s" || a === "--skip-sig") continue;
     else only.push(a);
   }
-  if (w.scope.unknown.has("prefix") || rest.some((w) => w.unknown)) w.finish("unknown", "load_env reads a file our reading does not know", at);
+  if (w.scope.unknown.has("prefix") || rest.some((word) => word.unknown)) w.finish("unknown", "load_env reads a file our reading does not know", at);
   const r = resolve(w, file);
   if (r === "unknown") w.finish("unknown", `load_env reads ${file}, on a device our reading does not resolve`, at);
   if (r === "missing-device") return false;
@@ -264,7 +271,7 @@ export async function loadEnv(w: WalkState, rest: { text: string; unknown: boole
 }
 
 /** configfile and normal run a file with a fresh menu and only the exported variables; source runs it in place. */
-export async function include(w: WalkState, cmd: string, rest: { text: string; unknown: boolean }[], at: Evidence): Promise<Truth> {
+export async function include(w: WalkState, cmd: string, rest: Expanded[], at: Evidence): Promise<Truth> {
   const target = rest.find((word) => !word.text.startsWith("-"));
   if (!target) return cmd === "normal" ? w.finish("unknown", "normal without a file", at) : false;
   if (target.unknown) w.finish("unknown", `${cmd} runs a file whose path our reading does not know`, at);

@@ -25,6 +25,7 @@ import {
   search,
   UNKNOWN_STATUS,
   type Loaded,
+  type Scope,
   type WalkState,
 } from "./commands";
 import { afterFirstArrow, entryNumber, menuEntry, strtoul, type Entry } from "./menu";
@@ -44,12 +45,6 @@ const FEATURES = [
   "feature_nativedisk_cmd",
   "feature_timeout_style",
 ];
-
-interface Scope {
-  vars: Map<string, string>;
-  unknown: Set<string>;
-  exported: Set<string>;
-}
 
 class Finished {
   constructor(readonly outcome: GrubOutcome) {}
@@ -222,7 +217,6 @@ export class Walk implements WalkState {
     if (words.length === 0) return true;
     const [name, ...rest] = words;
     const args = rest.map((w) => w.text);
-    const unknownArg = rest.some((w) => w.unknown);
     const at = this.here(s.line, literal(s.words[0]) !== undefined ? [name.text, ...args].join(" ") : undefined);
     if (name.unknown) this.finish("unknown", `a command whose name our reading does not know`, at);
     const cmd = name.text;
@@ -275,20 +269,14 @@ export class Walk implements WalkState {
         return include(this, cmd, rest, at);
       case "boot":
         if (!this.loaded) return false;
-        throw new Finished({
-          kind: "boot",
-          kernel: this.loaded.kernel,
-          initrd: this.loaded.initrd,
-          cmdline: this.loaded.cmdline,
-          via: [...this.via, this.loaded.at, at],
-        });
+        return this.boot(this.loaded, undefined, at);
       case "reboot":
       case "halt":
         return this.finish("stop", `GRUB runs ${cmd} before booting a kernel`, at, `remove ${cmd} from the config, or ${REGENERATE}`);
       case "blscfg":
         return blscfg(this, rest, at);
     }
-    if (LINUX.has(cmd)) return linux(this, rest, unknownArg, at);
+    if (LINUX.has(cmd)) return linux(this, rest, at);
     if (INITRD.has(cmd)) return initrd(this, rest, at);
     if (OTHER_LOADERS.has(cmd)) this.finish("unknown", `GRUB runs ${cmd}, a loader our reading does not follow`, at);
     if (HARMLESS.has(cmd)) return true;
@@ -325,6 +313,11 @@ export class Walk implements WalkState {
     }
   }
 
+  /** Ends the walk with GRUB booting what is loaded; `title` names the menu entry, `at` the boot command if one ran. */
+  private boot(l: Loaded, title: string | undefined, at?: Evidence): never {
+    throw new Finished({ kind: "boot", title, kernel: l.kernel, initrd: l.initrd, cmdline: l.cmdline, via: [...this.via, l.at, ...(at ? [at] : [])] });
+  }
+
   /** GRUB's menu: the default entry after the timeout, then `fallback`; a stop when it would wait or every entry fails. */
   private async showMenu(menu: Entry[], autoBoot: boolean): Promise<void> {
     const where = this.here(menu[0].at.line ?? 1);
@@ -345,24 +338,26 @@ export class Walk implements WalkState {
     const index = entryNumber(menu, def);
     const tried = [index];
     this.via.push({ ...menu[index].at, text: `${menu[index].at.text} (the default entry${def !== undefined ? `: default=${def}` : ""})` });
-    if (await this.execute(menu[index], autoBoot)) return;
+    // An entry that boots ends the walk; one that returns did not boot.
+    await this.execute(menu[index]);
+    const cause = this.errors[0];
     for (const fb of (this.scope.vars.get("fallback") ?? "").split(/\s+/).filter(Boolean)) {
       const n = entryNumber(menu, fb, true);
       if (n < 0 || tried.includes(n)) continue;
       tried.push(n);
       this.via.push({ ...menu[n].at, text: `${menu[n].at.text} (a fallback entry)` });
-      if (await this.execute(menu[n], autoBoot)) return;
+      await this.execute(menu[n]);
     }
     this.finish(
       "stop",
-      `GRUB's default entry "${menu[index].title}" does not boot${this.errors.length ? ` (${this.errors[0]})` : ""}${tried.length > 1 ? ", nor do the fallback entries" : ""}, and GRUB returns to its menu with no timeout`,
+      `GRUB's default entry "${menu[index].title}" does not boot${cause ? ` (${cause})` : ""}${tried.length > 1 ? ", nor do the fallback entries" : ""}, and GRUB returns to its menu with no timeout`,
       menu[index].at,
       `install the kernel the entry names, or ${REGENERATE}`,
     );
   }
 
-  /** Runs a menu entry as grub_menu_execute_entry does; true only if it booted (by throwing), false when it failed. */
-  private async execute(entry: Entry, _autoBoot: boolean): Promise<boolean> {
+  /** Runs a menu entry as grub_menu_execute_entry does: it boots (ending the walk), or returns having failed. */
+  private async execute(entry: Entry): Promise<void> {
     const saved = this.scope;
     this.scope = { vars: new Map(saved.vars), unknown: new Set(saved.unknown), exported: new Set(saved.exported) };
     const def = saved.vars.get("default");
@@ -378,15 +373,9 @@ export class Walk implements WalkState {
       const status = await this.call(entry.body, entry.args, entry.at);
       if (this.loaded && status === "unknown")
         this.finish("unknown", `the last command of "${entry.title}" may fail, which decides whether GRUB boots it`, entry.at);
-      if (this.loaded && status === true) {
-        const l: Loaded = this.loaded;
-        throw new Finished({ kind: "boot", title: entry.title, kernel: l.kernel, initrd: l.initrd, cmdline: l.cmdline, via: [...this.via, l.at] });
-      }
-      if (entry.submenu && this.menu.length > 0) {
-        // A submenu chosen by the timeout runs with timeout 0 (auto_boot).
-        await this.showMenu(this.menu, true);
-      }
-      return false;
+      if (this.loaded && status === true) this.boot(this.loaded, entry.title);
+      // A submenu chosen by the timeout runs with timeout 0 (auto_boot).
+      if (entry.submenu && this.menu.length > 0) await this.showMenu(this.menu, true);
     } finally {
       this.scope = saved;
       this.menu = savedMenu;
