@@ -250,6 +250,12 @@ const ROWS: Row[] = [
     cfg: `set a=x\n${"set a=$a$a\n".repeat(60)}linux /boot/$a\nboot\n`,
     want: /^unsure: .*a kernel whose path our reading does not know/,
   },
+  {
+    name: "more BLS entries than any install has is named, not sorted and read",
+    cfg: `set timeout=1\nblscfg\n`,
+    files: Object.fromEntries(Array.from({ length: 300 }, (_, i) => [`/boot/loader/entries/e-${i}.conf`, "title x\nlinux /vmlinuz\n"])),
+    want: /^unsure: .*blscfg reads 300 entries in \/loader\/entries|^unsure: .*blscfg reads 300 entries in \/boot\/loader\/entries/,
+  },
   { name: "reboot before any kernel", cfg: "reboot\n", want: /^stops: GRUB runs reboot before booting a kernel/ },
   {
     name: "a wildcard GRUB expands against the disk is not guessed at",

@@ -212,11 +212,11 @@ export async function blscfg(w: WalkState, rest: Expanded[], at: Evidence): Prom
     const list = await files.readdir(r.path);
     if (!list) continue;
     const prefix = r.path.startsWith("/boot/") ? "/boot" : "";
-    const names = list
-      .map((e) => e.name)
-      .filter((n) => n.endsWith(".conf"))
-      .sort((a, b) => rpmVercmp(b.slice(0, -5), a.slice(0, -5)))
-      .slice(0, 256);
+    const confs = list.map((e) => e.name).filter((n) => n.endsWith(".conf"));
+    // A guest's directory is untrusted: a count past any real install is not sorted and read, but named.
+    if (confs.length > GRUB_LIMITS.blsEntries)
+      w.finish("unknown", `blscfg reads ${confs.length} entries in ${dir}, more than the ${GRUB_LIMITS.blsEntries} our reading follows`, at);
+    const names = confs.sort((a, b) => rpmVercmp(b.slice(0, -5), a.slice(0, -5)));
     for (const name of names) {
       const path = `${r.path.replace(/\/$/, "")}/${name}`;
       const buf = await w.reader(r.partition, path);
