@@ -7,6 +7,8 @@ const PACKAGES: Record<string, string> = {
   "qemu-img": "qemu-utils",
   mmdebstrap: "mmdebstrap",
   "grub-mkimage": "grub-common",
+  pvcreate: "lvm2",
+  vgcfgrestore: "lvm2",
 };
 
 const onPath = (tool: string) =>

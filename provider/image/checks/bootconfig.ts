@@ -52,14 +52,18 @@ type ExtPartition = GuestPartition & { ext: Ext4 };
 function grubMachine(guest: Guest, table: PartitionTable): GrubMachine {
   return {
     scheme: table.scheme === "gpt" ? "gpt" : "msdos",
-    partitions: guest.partitions.map((p) => ({
-      number: p.number,
-      uuid: p.uuid,
-      label: p.label,
-      files: p.ext,
-      fsType: p.fsType,
-      opaque: opaquePartition(p),
-    })),
+    // GRUB reaches a logical volume only through its lvm module, which our reading does not follow: the volume group's
+    // partition stays opaque, so a search that could end there is left to a boot.
+    partitions: guest.partitions
+      .filter((p) => !p.volume)
+      .map((p) => ({
+        number: p.number,
+        uuid: p.uuid,
+        label: p.label,
+        files: p.ext,
+        fsType: p.fsType,
+        opaque: opaquePartition(p),
+      })),
   };
 }
 
@@ -168,7 +172,7 @@ async function readExtlinux(guest: Guest, p: ExtPartition, path: string): Promis
  * extlinux's) is still read, for the kernel command line the other checks use.
  */
 export async function readBootConfig(guest: Guest, table: PartitionTable, loader: Pick<LoaderOnDisk, "code" | "core">): Promise<BootConfig | undefined> {
-  const readable = guest.partitions.filter((p): p is ExtPartition => p.ext !== undefined);
+  const readable = guest.partitions.filter((p): p is ExtPartition => p.ext !== undefined && !p.volume);
   const parts = guest.root ? [guest.root, ...readable.filter((p) => p !== guest.root)] : readable;
   const machine = grubMachine(guest, table);
   const grubAt = async (p: ExtPartition, path: string, vars?: { root: string; prefix: string }, before: Evidence[] = []): Promise<BootConfig> => {
@@ -242,12 +246,12 @@ export async function readBootConfig(guest: Guest, table: PartitionTable, loader
 export async function bootFile(guest: Guest, cfg: BootConfig, path: string): Promise<{ partition: ExtPartition; path: string } | undefined> {
   const known = cfg.entry?.resolved?.find((f) => f.as === path);
   if (known) {
-    const p = guest.partitions.find((x): x is ExtPartition => x.number === known.partition && x.ext !== undefined);
+    const p = guest.partitions.find((x): x is ExtPartition => x.number === known.partition && x.ext !== undefined && !x.volume);
     if (p) return { partition: p, path: known.path };
   }
   const clean = path.replace(/^\([^)]*\)/, "");
   const relative = clean.startsWith("/") ? clean : `${cfg.path.replace(/\/[^/]*$/, "")}/${clean}`;
-  const candidates = [cfg.partition, ...guest.partitions.filter((p): p is ExtPartition => p.ext !== undefined && p !== cfg.partition)];
+  const candidates = [cfg.partition, ...guest.partitions.filter((p): p is ExtPartition => p.ext !== undefined && !p.volume && p !== cfg.partition)];
   for (const p of candidates) {
     for (const cand of [relative, relative.replace(/^\/boot(?=\/)/, ""), `/boot${relative}`]) {
       if ((await p.ext.type(cand)) === "file") return { partition: p, path: cand };

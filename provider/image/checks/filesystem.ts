@@ -1,6 +1,6 @@
 // Check `filesystem`: the root filesystem is ext3 or ext4, with /etc/fstab as evidence.
 import { FS_NAMES } from "./fstype";
-import { lines, type Guest } from "./guest";
+import { lines, placeOf, type Guest } from "./guest";
 import { result, type CheckResult, type Evidence } from "./types";
 
 const REBUILD = "rebuild the image with an ext4 root filesystem (DigitalOcean's custom images need ext3 or ext4), e.g. with Packer or virt-install";
@@ -9,11 +9,25 @@ export async function checkFilesystem(guest: Guest): Promise<CheckResult> {
   const { root } = guest;
   if (!root) {
     const other = guest.unreadableRoot;
+    if (other?.fsType === "lvm") {
+      // LVM is a volume manager, not the root's filesystem: what its volumes hold is what counts, and these we could
+      // not map (a label or metadata we cannot read, or volumes that are not linear: thin, RAID, cache).
+      return result(
+        "filesystem",
+        "warn",
+        `the root is likely on LVM (${placeOf(other)}), whose logical volumes this tool could not map, so its filesystem was not checked; DigitalOcean needs ext3 or ext4 there`,
+        [
+          { partition: other.number, text: FS_NAMES[other.fsType] },
+          ...guest.partitions.filter((p) => p.volume).map((p) => ({ partition: p.number, text: p.typeName })),
+        ],
+        "check by booting: do-image validate --boot IMAGE (or make the root a linear logical volume, or a partition, holding ext4)",
+      );
+    }
     if (other && other.fsType !== "ext") {
       return result(
         "filesystem",
         "fail",
-        `the root filesystem is ${FS_NAMES[other.fsType]} (partition ${other.number}, ${other.typeName}); DigitalOcean needs ext3 or ext4`,
+        `the root filesystem is ${FS_NAMES[other.fsType]} (${placeOf(other)}, ${other.typeName}); DigitalOcean needs ext3 or ext4`,
         [{ partition: other.number, text: FS_NAMES[other.fsType] }],
         REBUILD,
       );
@@ -22,7 +36,7 @@ export async function checkFilesystem(guest: Guest): Promise<CheckResult> {
       return result(
         "filesystem",
         "unknown",
-        `partition ${other.number} holds an ext filesystem this tool cannot read: ${other.error.message}`,
+        `${placeOf(other)} holds an ext filesystem this tool cannot read: ${other.error.message}`,
         [{ partition: other.number }],
         other.error.fix,
       );
@@ -48,7 +62,7 @@ export async function checkFilesystem(guest: Guest): Promise<CheckResult> {
     return result(
       "filesystem",
       "fail",
-      `the root filesystem (partition ${root.number}) is ext2; DigitalOcean needs ext3 or ext4`,
+      `the root filesystem (${placeOf(root)}) is ext2; DigitalOcean needs ext3 or ext4`,
       evidence,
       "add a journal to make it ext3 (tune2fs -j on the partition) or convert it to ext4 (tune2fs -O extents,uninit_bg,dir_index, then e2fsck -fD)",
     );
@@ -62,5 +76,5 @@ export async function checkFilesystem(guest: Guest): Promise<CheckResult> {
       `set the type of / in /etc/fstab to ${info.kind}`,
     );
   }
-  return result("filesystem", "pass", `root filesystem is ${info.kind} on partition ${root.number}`, evidence);
+  return result("filesystem", "pass", `root filesystem is ${info.kind} on ${placeOf(root)}`, evidence);
 }

@@ -1,6 +1,6 @@
 // Check `fstab`: every filesystem /etc/fstab mounts at boot names a device the Droplet has; else systemd stops in emergency mode.
 import type { PartitionTable } from "../partitions";
-import { lines, type Guest, type GuestPartition } from "./guest";
+import { lines, placeOf, type Guest, type GuestPartition } from "./guest";
 import { result, type CheckResult, type Evidence } from "./types";
 
 /** Filesystem types with no device behind them. */
@@ -77,17 +77,33 @@ export function resolveDevice(spec: string, guest: Guest, table: PartitionTable)
         // MBR PARTUUIDs are the disk signature and the partition number: 1234abcd-01.
         const sig = table.diskId.replace(/^0x/, "").toLowerCase();
         const m = new RegExp(`^${sig}-(\\d{2})$`).exec(value.toLowerCase());
-        return m ? ps.find((p) => p.number === Number(m[1])) : undefined;
+        return m ? ps.find((p) => p.number === Number(m[1]) && !p.volume) : undefined;
       }
-      return ps.find((p) => same(p.partUuid));
+      return ps.find((p) => same(p.partUuid) && !p.volume);
     }
     case "PARTLABEL":
-      return ps.find((p) => p.partLabel === value);
+      return ps.find((p) => p.partLabel === value && !p.volume);
+  }
+  // LVM's names for a logical volume: /dev/mapper/DM-NAME, /dev/VG/LV and udev's by-id links (lvm2's 10-dm.rules,
+  // 13-dm-disk.rules); a volume this image's volume groups have is followed to its filesystem.
+  const volumes = ps.filter((p) => p.volume);
+  if (volumes.length > 0) {
+    const m = /^\/dev\/(?:mapper\/(.+)|disk\/by-id\/dm-name-(.+)|disk\/by-id\/dm-uuid-LVM-([A-Za-z0-9]+)|([^/]+)\/([^/]+))$/.exec(spec);
+    const lv = m
+      ? volumes.find(({ volume: v }) =>
+          m[1] !== undefined || m[2] !== undefined
+            ? v!.dmName === (m[1] ?? m[2])
+            : m[3] !== undefined
+              ? `${v!.vgId}${v!.lvId}` === m[3]
+              : v!.vg === m[4] && v!.lv === m[5],
+        )
+      : undefined;
+    if (lv) return lv;
   }
   const dev = /^\/dev\/(?:vd[a-z]|xvd[a-z]|sd[a-z]|hd[a-z])(\d+)?$/.exec(spec);
   if (dev) {
     if (!spec.startsWith("/dev/vda")) return undefined; // a Droplet's boot disk is /dev/vda; sdX, xvdX and vdb+ do not exist
-    return dev[1] ? ps.find((p) => p.number === Number(dev[1])) : undefined;
+    return dev[1] ? ps.find((p) => p.number === Number(dev[1]) && !p.volume) : undefined;
   }
   if (/^\/dev\/(mapper|md|nvme|dm-|loop)|^\/dev\/[^/]+\/[^/]+$/.test(spec)) return "unsupported";
   if (!spec.startsWith("/") && !key) return "virtual";
@@ -126,10 +142,10 @@ export async function checkFstab(guest: Guest, table: PartitionTable): Promise<C
       continue;
     }
     if (e.file === "/" && target !== guest.root) {
-      mismatch = { ...at, text: `${e.text} (partition ${target.number}, but the root filesystem holding /etc/os-release is partition ${guest.root.number})` };
+      mismatch = { ...at, text: `${e.text} (${placeOf(target)}, but the root filesystem holding /etc/os-release is ${placeOf(guest.root)})` };
       continue;
     }
-    evidence.push({ ...at, text: `${e.text} (partition ${target.number})` });
+    evidence.push({ ...at, text: `${e.text} (${placeOf(target)})` });
   }
   if (problems.length > 0) {
     const p = problems[0];

@@ -2,6 +2,7 @@
 import type { VirtualDisk } from "../disk";
 import { Ext4 } from "../ext4";
 import { ImageError } from "../errors";
+import { logicalVolumes, readPhysicalVolume, type PhysicalVolume } from "../lvm";
 import type { Partition, PartitionTable } from "../partitions";
 import { SliceSource, type ByteSource } from "../source";
 import { sniffFilesystem, volumeIds, type FsType } from "./fstype";
@@ -17,6 +18,8 @@ export interface GuestPartition {
   /** GPT unique partition GUID and name (fstab's PARTUUID= and PARTLABEL=). */
   partUuid?: string;
   partLabel?: string;
+  /** For an LVM logical volume (whose `number` is the partition holding its first extent): its names and ids. */
+  volume?: { vg: string; lv: string; dmName: string; vgId: string; lvId: string };
   /** Set for ext filesystems that opened cleanly. */
   ext?: Ext4;
   /** Why an ext filesystem could not be opened. */
@@ -49,19 +52,38 @@ export async function findGuest(disk: VirtualDisk, table: PartitionTable): Promi
           }))
       : [{ p: { number: 0, typeName: "whole disk" } as Pick<Partition, "number" | "typeName" | "uuid" | "name">, src: disk as ByteSource }];
   const partitions: GuestPartition[] = [];
+  const pvs: { pv: PhysicalVolume; source: ByteSource; partition: number }[] = [];
   for (const { p, src } of slices) {
     const fsType = await sniffFilesystem(src);
     const gp: GuestPartition = { number: p.number, fsType, typeName: p.typeName, partUuid: p.uuid, partLabel: p.name, ...(await volumeIds(src, fsType)) };
-    if (fsType === "ext") {
-      try {
-        gp.ext = await Ext4.open(src, `partition ${p.number}`);
-        gp.uuid = gp.ext.info.uuid;
-        gp.label = gp.ext.info.label;
-      } catch (err) {
-        if (!(err instanceof ImageError)) throw err;
-        gp.error = err;
-      }
+    await openExt(gp, src, `partition ${p.number}`);
+    if (fsType === "lvm") {
+      // A PV whose label or metadata we cannot read stays opaque, as before: what it holds is left to a boot.
+      const pv = await readPhysicalVolume(src).catch((err: unknown) => {
+        if (err instanceof ImageError) return undefined;
+        throw err;
+      });
+      if (pv) pvs.push({ pv, source: src, partition: p.number });
     }
+    partitions.push(gp);
+  }
+  // Logical volumes come after every partition: a partition number finds the partition, not a volume on it.
+  let volumes: ReturnType<typeof logicalVolumes> = [];
+  try {
+    volumes = logicalVolumes(pvs);
+  } catch (err) {
+    if (!(err instanceof ImageError)) throw err;
+  }
+  for (const lv of volumes) {
+    const volume = { vg: lv.vg, lv: lv.name, dmName: lv.dmName, vgId: lv.vgId, lvId: lv.lvId };
+    const number = pvs[lv.on]?.partition ?? 0;
+    if (!lv.source) {
+      partitions.push({ number, volume, fsType: "unknown", typeName: `LVM logical volume ${lv.vg}/${lv.name} (${lv.unmapped})` });
+      continue;
+    }
+    const fsType = await sniffFilesystem(lv.source);
+    const gp: GuestPartition = { number, volume, fsType, typeName: `LVM logical volume ${lv.vg}/${lv.name}`, ...(await volumeIds(lv.source, fsType)) };
+    await openExt(gp, lv.source, `logical volume ${lv.vg}/${lv.name}`);
     partitions.push(gp);
   }
   const isRootType = (n: number) => GPT_ROOT_TYPES.has(table.partitions.find((p) => p.number === n)?.type ?? "");
@@ -73,10 +95,27 @@ export async function findGuest(disk: VirtualDisk, table: PartitionTable): Promi
   // Nothing readable holds a root: name what most likely is one, so the verdict says what it is.
   const unreadableRoot =
     partitions.find((gp) => isRootType(gp.number) && gp.fsType !== "ext") ??
-    partitions.find((gp) => ["xfs", "btrfs", "lvm", "luks"].includes(gp.fsType)) ??
+    partitions.find((gp) => ["xfs", "btrfs", "luks"].includes(gp.fsType)) ??
+    partitions.find((gp) => gp.fsType === "lvm") ??
     partitions.find((gp) => gp.ext || gp.error);
   return { partitions, unreadableRoot };
 }
+
+async function openExt(gp: GuestPartition, src: ByteSource, name: string): Promise<void> {
+  if (gp.fsType !== "ext") return;
+  try {
+    gp.ext = await Ext4.open(src, name);
+    gp.uuid = gp.ext.info.uuid;
+    gp.label = gp.ext.info.label;
+  } catch (err) {
+    if (!(err instanceof ImageError)) throw err;
+    gp.error = err;
+  }
+}
+
+/** How messages name a partition or logical volume: "partition 2", "logical volume vg0/root (LVM on partition 3)". */
+export const placeOf = (p: GuestPartition): string =>
+  p.volume ? `logical volume ${p.volume.vg}/${p.volume.lv} (LVM on partition ${p.number})` : `partition ${p.number}`;
 
 /**
  * Whether a partition holds a filesystem our reading cannot open, so what a boot loader finds there is unknown: not

@@ -5,7 +5,7 @@ import type { PartitionTable } from "../partitions";
 import { bootFile, type BootConfig } from "./bootconfig";
 import { resolveDevice } from "./fstab";
 import type { Guest, GuestPartition } from "./guest";
-import { lines } from "./guest";
+import { lines, placeOf } from "./guest";
 import { result, type CheckResult, type Evidence } from "./types";
 
 /** Largest initramfs read; Debian's and Fedora's are 30–80 MiB. */
@@ -87,7 +87,11 @@ async function builtins(fs: Ext4, version: string): Promise<{ builtin: Set<strin
  * device the Droplet lacks is positive evidence. Forms our reading does not follow (LVM, RAID, none at all, where
  * dracut may find the root by its GPT type) leave the verdict to a boot.
  */
-export function rootDevice(cmdline: string, guest: Guest, table: PartitionTable): { status: "ok" | "absent" | "unsure"; text: string } {
+export function rootDevice(
+  cmdline: string,
+  guest: Guest,
+  table: PartitionTable,
+): { status: "ok" | "absent" | "unsure"; text: string; volume?: GuestPartition } {
   const roots = [...cmdline.matchAll(/(?:^|\s)root=(\S+)/g)].map((m) => m[1]);
   const root = roots[roots.length - 1];
   if (root === undefined)
@@ -107,11 +111,17 @@ export function rootDevice(cmdline: string, guest: Guest, table: PartitionTable)
           text: `root=${root}: no partition or filesystem of the image has it${root.startsWith("/dev/") ? " (a Droplet's disk is /dev/vda)" : ""}`,
         };
   }
-  return { status: "ok", text: `root=${root}: partition ${p.number}` };
+  return { status: "ok", text: `root=${root}: ${placeOf(p)}`, ...(p.volume ? { volume: p } : {}) };
+}
+
+/** What the initramfs was seen to carry, by file name, for the rules that need a tool or driver in it. */
+interface Early {
+  names: Set<string>;
+  builtin: Set<string>;
 }
 
 export async function checkKernel(guest: Guest, cfg: BootConfig | undefined, table: PartitionTable): Promise<CheckResult> {
-  const r = await checkKernelFiles(guest, cfg);
+  const { check: r, early } = await checkKernelFiles(guest, cfg);
   if (r.status === "fail" || r.status === "unknown" || !cfg?.entry) return r;
   const root = rootDevice(cfg.entry.cmdline, guest, table);
   r.evidence.push({
@@ -129,12 +139,32 @@ export async function checkKernel(guest: Guest, cfg: BootConfig | undefined, tab
       `boot with the root by UUID, root=UUID=${guest.root?.uuid ?? "<the root filesystem's UUID>"}: Debian's update-grub writes it only when /dev/disk/by-uuid/ has the UUID where it runs (udev running, or the link made by hand), else add it to GRUB_CMDLINE_LINUX in /etc/default/grub; then update-grub in the image`,
     );
   }
+  if (root.volume && early) {
+    // The root on a logical volume: the initramfs activates it (initramfs-tools' lvm2 local-top script, dracut's lvm
+    // module), which takes the lvm tool and the device-mapper driver; without them nothing makes the device and the
+    // initramfs gives up waiting for it, as for a device the Droplet lacks.
+    const lacks = [...(early.names.has("lvm") ? [] : ["lvm tool"]), ...(early.names.has("dm_mod") || early.builtin.has("dm_mod") ? [] : ["dm_mod driver"])];
+    if (lacks.length > 0)
+      return result(
+        "kernel",
+        "fail",
+        `the kernel's root is ${placeOf(root.volume)}, but the initramfs has no ${lacks.join(" and no ")} to activate it: it would give up waiting for the root device ("Gave up waiting for root file system device")`,
+        r.evidence,
+        "install lvm2 in the image and rebuild its initramfs there (apt-get install lvm2 && update-initramfs -u -k all; on Fedora and RHEL: dracut -f --add lvm)",
+      );
+  }
   if (root.status === "unsure" && r.status === "pass")
     return result("kernel", "warn", `${r.message}; but ${root.text}`, r.evidence, "check by booting: do-image validate --boot IMAGE");
   return r;
 }
 
-async function checkKernelFiles(guest: Guest, cfg: BootConfig | undefined): Promise<CheckResult> {
+async function checkKernelFiles(guest: Guest, cfg: BootConfig | undefined): Promise<{ check: CheckResult; early?: Early }> {
+  const seen: { early?: Early } = {};
+  const check = await kernelFiles(guest, cfg, seen);
+  return { check, early: seen.early };
+}
+
+async function kernelFiles(guest: Guest, cfg: BootConfig | undefined, seen: { early?: Early }): Promise<CheckResult> {
   const id = "kernel";
   if (!guest.root) return result(id, "unknown", "the root filesystem could not be read, so the kernel was not checked");
   const found = await locate(guest, cfg);
@@ -193,6 +223,7 @@ async function checkKernelFiles(guest: Guest, cfg: BootConfig | undefined): Prom
         .replace(/-/g, "_"),
     ),
   );
+  seen.early = { names: inInitramfs, builtin: mods.builtin };
   const missing = needEarly.filter((d) => !inInitramfs.has(d));
   const regen =
     "add the drivers to the initramfs in the image: echo virtio_pci virtio_blk ext4 | tr ' ' '\\n' >> /etc/initramfs-tools/modules && update-initramfs -u (Debian, Ubuntu), or dracut -f --no-hostonly --add-drivers 'virtio_pci virtio_blk ext4' (Fedora, RHEL)";

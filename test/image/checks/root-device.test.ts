@@ -39,3 +39,39 @@ test.each([
   expect(r.status).toBe(status);
   expect(r.text).toMatch(text);
 });
+
+// A root on LVM: the volume group's logical volumes are followed by every name LVM and udev give them.
+const LV_UUID = "0e5b3d1a-1111-4222-8333-444455556666";
+const lvmGuest = {
+  partitions: [
+    { number: 2, fsType: "ext", typeName: "Linux filesystem", uuid: UUID, label: "boot" },
+    { number: 3, fsType: "lvm", typeName: "Linux LVM" },
+    {
+      number: 3,
+      fsType: "ext",
+      typeName: "LVM logical volume debian-vg/root",
+      uuid: LV_UUID,
+      volume: { vg: "debian-vg", lv: "root", dmName: "debian--vg-root", vgId: "V".repeat(32), lvId: "L".repeat(32) },
+    },
+  ],
+} as unknown as Guest;
+
+test.each([
+  ["root=/dev/mapper/debian--vg-root", "ok"],
+  ["root=/dev/debian-vg/root", "ok"],
+  ["root=/dev/disk/by-id/dm-name-debian--vg-root", "ok"],
+  [`root=/dev/disk/by-id/dm-uuid-LVM-${"V".repeat(32)}${"L".repeat(32)}`, "ok"],
+  [`root=UUID=${LV_UUID}`, "ok"],
+  ["root=/dev/mapper/debian-vg-root", "unsure"],
+  ["root=/dev/debian-vg/swap", "unsure"],
+  // a partition number names the partition, never a volume on it
+  ["root=/dev/vda3", "ok"],
+])("on LVM, %s: %s", (cmdline, status) => {
+  const r = rootDevice(cmdline, lvmGuest, table);
+  expect(r.status).toBe(status);
+  if (status === "ok" && cmdline !== "root=/dev/vda3") {
+    expect(r.text).toMatch(/logical volume debian-vg\/root \(LVM on partition 3\)/);
+    expect(r.volume).toBe(lvmGuest.partitions[2]);
+  }
+  if (cmdline === "root=/dev/vda3") expect(r.volume).toBeUndefined();
+});

@@ -126,7 +126,6 @@ const ROWS: Row[] = [
   ...[
     ["guest-xfs-root.qcow2", /XFS/],
     ["guest-btrfs-root.qcow2", /btrfs/],
-    ["guest-lvm-root.qcow2", /an LVM physical volume/],
   ].map(([file, fs]): Row => ({
     file: file as string,
     expect: {
@@ -144,6 +143,28 @@ const ROWS: Row[] = [
     },
     cites: { id: "filesystem", message: new RegExp(`root filesystem is ${(fs as RegExp).source}.*needs ext3 or ext4`), fix: /ext4 root/ },
   })),
+  {
+    // A PV label and nothing more: LVM is not the root's filesystem, and no volume could be mapped to see what is.
+    file: "guest-lvm-root.qcow2",
+    expect: {
+      format: "pass",
+      size: "pass",
+      "partition-table": "pass",
+      filesystem: "warn",
+      "cloud-init": "unknown",
+      "cloud-init-datasources": "unknown",
+      sshd: "unknown",
+      "boot-loader": "fail",
+      kernel: "unknown",
+      fstab: "unknown",
+      network: "unknown",
+    },
+    cites: {
+      id: "filesystem",
+      message: /the root is likely on LVM \(partition 2\), whose logical volumes this tool could not map/,
+      fix: /do-image validate --boot/,
+    },
+  },
   { file: "bad-truncated.qcow2", expect: { format: "fail", compression: "pass" }, cites: { id: "format", message: /truncated/ } },
   { file: "bad.qcow2.xz", expect: { compression: "fail", format: "unknown" }, cites: { id: "compression", message: /xz-compressed/, fix: /gzip/ } },
   { file: "bad-too-big.qcow2", expect: { size: "fail", "partition-table": "fail" }, cites: { id: "size", message: /over DigitalOcean's limit of 100 GiB/ } },
