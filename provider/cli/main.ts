@@ -224,16 +224,18 @@ const PROGRAM: CommandSpec = {
       run: async ([fileArg, outputArg], o) => {
         const file = fileArg as string;
         const output = outputArg as string;
-        const [{ openImage, writeCompressedQcow2 }, { uploadFormatFor }, { bytes }, { resolve }] = await Promise.all([
+        const [{ openImage, writeCompressedQcow2, replaceableTarget }, { uploadFormatFor }, { bytes }, { realpath }] = await Promise.all([
           import("../image"),
           import("../publish/upload-format"),
           import("./format"),
-          import("node:path"),
+          import("node:fs/promises"),
         ]);
         await run(
           o.json as boolean,
           async () => {
-            if (resolve(file) === resolve(output))
+            // Before any work: what <output> names must be a file the result may replace, and not the image itself.
+            const target = await replaceableTarget(output);
+            if (target === (await realpath(file).catch(() => file)))
               throw new UsageError(`<output> is ${file} itself`, "name another file: the image is read while the qcow2 is written", "<output>");
             const choice = await uploadFormatFor(file, o.auto ? "auto" : "qcow2");
             if (choice.format !== "qcow2") {

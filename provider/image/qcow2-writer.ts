@@ -4,6 +4,7 @@
 // them, is produced last, so the image is sent part by part while later parts are still being compressed, and is
 // never on disk or whole in memory.
 import { availableParallelism } from "node:os";
+import { UsageError } from "../errors";
 import { isZero } from "./bytes";
 import type { DeflateJob, DeflateReply } from "./deflate-worker";
 import type { VirtualDisk } from "./disk";
@@ -258,12 +259,59 @@ export function qcow2SizeBound(virtualSize: number): number {
 }
 
 /**
+ * The file an image may be written to at `output`: a path that does not exist yet, or a regular file (which is then
+ * replaced). A symlink is followed, and the rule applied to what it names, so the link keeps pointing at the new
+ * file. Anything else (a device such as /dev/full, a FIFO, a socket, a directory) is refused before any work: the
+ * temporary file renamed over it would replace the node itself.
+ */
+export async function replaceableTarget(output: string): Promise<string> {
+  const { lstat, readlink, stat } = await import("node:fs/promises");
+  const { dirname, resolve } = await import("node:path");
+  let path = resolve(output);
+  for (let hops = 0; ; hops++) {
+    const st = await lstat(path).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === "ENOENT") return undefined;
+      throw new UsageError(`cannot write ${output}: ${err.message}`, "name a file in a directory you can write", "<output>");
+    });
+    if (!st) break;
+    if (st.isSymbolicLink()) {
+      if (hops >= 40) throw new UsageError(`cannot write ${output}: too many levels of symbolic links`, "name a regular file, or a link to one", "<output>");
+      path = resolve(dirname(path), await readlink(path));
+      continue;
+    }
+    if (st.isFile()) break;
+    const what = st.isCharacterDevice()
+      ? "a character device"
+      : st.isBlockDevice()
+        ? "a block device"
+        : st.isFIFO()
+          ? "a FIFO"
+          : st.isSocket()
+            ? "a socket"
+            : st.isDirectory()
+              ? "a directory"
+              : "not a regular file";
+    throw new UsageError(
+      `${output}${path === resolve(output) ? "" : ` (${path})`} is ${what}: the image is written to a temporary file and renamed into place, which would replace it`,
+      st.isDirectory() ? `name a file inside it, e.g. ${output.replace(/\/+$/, "")}/image.qcow2` : "name a regular file to write the image to",
+      "<output>",
+    );
+  }
+  const parent = await stat(dirname(path)).catch(() => undefined);
+  if (!parent?.isDirectory())
+    throw new UsageError(`cannot write ${output}: ${dirname(path)} is not a directory`, "name a file in an existing directory", "<output>");
+  return path;
+}
+
+/**
  * Writes `disk` to `output` as the compressed qcow2 that `push` sends: into a temporary file beside it, the header
- * last, then renamed into place, so `output` is never a partial image.
+ * last, then renamed into place, so `output` is never a partial image. `output` must be replaceable (see
+ * replaceableTarget); a symlink is written through.
  */
 export async function writeCompressedQcow2(disk: VirtualDisk, output: string, options: CompressedQcow2Options = {}): Promise<Qcow2Stats> {
   const { open, rename, rm } = await import("node:fs/promises");
-  const tmp = `${output}.${process.pid}.tmp`;
+  const target = await replaceableTarget(output);
+  const tmp = `${target}.${process.pid}.tmp`;
   const handle = await open(tmp, "w");
   try {
     const q = compressedQcow2(disk, options);
@@ -274,7 +322,7 @@ export async function writeCompressedQcow2(disk: VirtualDisk, output: string, op
     }
     await handle.write(q.header(), 0, CLUSTER, 0);
     await handle.close();
-    await rename(tmp, output);
+    await rename(tmp, target);
     return q.stats;
   } catch (err) {
     await handle.close().catch(() => undefined);

@@ -1,6 +1,6 @@
 // `do-image convert`: the compressed qcow2 push sends, written to a file that qemu-img reads as the same disk.
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawnCli } from "../support/cli";
@@ -37,4 +37,59 @@ test("--auto leaves an image that already compresses its data; bad input fails n
   expect(bad.code).toBe(2);
   expect(bad.stderr).toMatch(/junk\.qcow2/);
   expect(readdirSync(dir).filter((f) => f.startsWith("out.qcow2"))).toEqual([]);
+});
+
+// What the output names must be a file the result may replace: a device, FIFO or directory is refused with 64
+// before any work, and left as it was; a symlink is written through, and stays a symlink.
+test.each([
+  // a node like /dev/full (1,7), made here so that a regression replaces nothing of the machine's
+  [
+    "a character device",
+    "a character device",
+    () => {
+      const p = join(dir, "full");
+      if (!existsSync(p)) execFileSync("mknod", [p, "c", "1", "7"]);
+      return p;
+    },
+  ],
+  [
+    "a FIFO",
+    "a FIFO",
+    () => {
+      const p = join(dir, "fifo");
+      if (!existsSync(p)) execFileSync("mkfifo", [p]);
+      return p;
+    },
+  ],
+  ["a directory", "a directory", () => dir],
+  [
+    "a symlink to /dev/null",
+    "a character device",
+    () => {
+      const p = join(dir, "to-null");
+      if (!existsSync(p)) symlinkSync("/dev/null", p);
+      return p;
+    },
+  ],
+])("convert to %s exits 64 naming it, and leaves it as it was", async (_n, what, make) => {
+  const target = make();
+  const before = lstatSync(target);
+  const r = await doImage("convert", sample, target, "--json");
+  expect(r.code).toBe(64);
+  expect(JSON.parse(r.stdout).error).toMatchObject({ code: "usage", message: expect.stringContaining(`is ${what}`) });
+  const after = lstatSync(target);
+  expect({ ino: after.ino, mode: after.mode, rdev: after.rdev }).toEqual({ ino: before.ino, mode: before.mode, rdev: before.rdev });
+  expect(readdirSync(dir).filter((f) => f.endsWith(".tmp"))).toEqual([]);
+});
+
+test("a symlink to a file is written through: the link stays, the file it names is the new image", async () => {
+  const file = join(dir, "real.qcow2");
+  writeFileSync(file, "old");
+  const link = join(dir, "link.qcow2");
+  symlinkSync(file, link);
+  const raw = join(dir, "disk.raw");
+  if (!existsSync(raw)) execFileSync("qemu-img", ["convert", "-O", "raw", sample, raw]);
+  expect((await doImage("convert", raw, link)).code).toBe(0);
+  expect(lstatSync(link).isSymbolicLink()).toBe(true);
+  expect(spawnSync("qemu-img", ["check", file]).status).toBe(0);
 });
