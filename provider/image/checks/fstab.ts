@@ -1,4 +1,16 @@
-// Check `fstab`: every filesystem /etc/fstab mounts at boot names a device the Droplet has; else systemd stops in emergency mode.
+// Check `fstab`: every filesystem /etc/fstab mounts at boot names a device the Droplet has; else the boot stops before sshd.
+//
+// What stops the boot depends on the init, and each is followed from its source:
+// - systemd (systemd-fstab-generator, v247–v257): each entry becomes a .mount (or .swap) unit; without noauto or
+//   nofail a mount is required by local-fs.target, whose failure after the device timeout (x-systemd.device-timeout,
+//   90 s) starts emergency.target. Swap units are required by swap.target, which sysinit.target only wants, so a
+//   missing swap device does not stop the boot.
+// - sysvinit (Debian's initscripts 3.06, /etc/init.d/checkfs.sh and mountall.sh): checkfs.sh runs `fsck -A` over the
+//   entries whose pass number is not 0, and any exit code above 1 (8 for a device that does not exist; util-linux's
+//   fsck skips a missing device marked nofail) starts `sulogin --force` on the console; mountall.sh's `mount -a`
+//   only logs a failure. So a missing device stops the boot only with a pass number.
+// - other inits (OpenRC, unknown): not followed; a missing device is a warn and a boot decides.
+import type { Init } from "./systemd";
 import type { PartitionTable } from "../partitions";
 import { lines, placeOf, type Guest, type GuestPartition } from "./guest";
 import { result, type CheckResult, type Evidence } from "./types";
@@ -43,6 +55,8 @@ interface Entry {
   file: string;
   type: string;
   options: string[];
+  /** The sixth field, fsck's pass number (0 when absent). */
+  passno: number;
 }
 
 function parseFstab(text: string): Entry[] {
@@ -50,9 +64,9 @@ function parseFstab(text: string): Entry[] {
   for (const l of lines(text)) {
     const t = l.text.replace(/#.*/, "").trim();
     if (!t) continue;
-    const [spec, file, type = "auto", opts = "defaults"] = t.split(/\s+/);
+    const [spec, file, type = "auto", opts = "defaults", , passno = "0"] = t.split(/\s+/);
     if (!file) continue;
-    out.push({ line: l.line, text: l.text.trim(), spec, file, type, options: opts.split(",") });
+    out.push({ line: l.line, text: l.text.trim(), spec, file, type, options: opts.split(","), passno: Number(passno) || 0 });
   }
   return out;
 }
@@ -110,7 +124,7 @@ export function resolveDevice(spec: string, guest: Guest, table: PartitionTable)
   return undefined;
 }
 
-export async function checkFstab(guest: Guest, table: PartitionTable): Promise<CheckResult> {
+export async function checkFstab(guest: Guest, table: PartitionTable, init: Init["kind"] = "systemd"): Promise<CheckResult> {
   const id = "fstab";
   if (!guest.root) return result(id, "unknown", "the root filesystem could not be read, so /etc/fstab was not checked");
   const part = guest.root.number;
@@ -138,6 +152,8 @@ export async function checkFstab(guest: Guest, table: PartitionTable): Promise<C
       if (optional)
         notes.push({ ...at, text: `${e.text} (no such device on a Droplet, but ${e.options.includes("nofail") ? "nofail" : "noauto"} lets the boot go on)` });
       else if (e.type === "swap") notes.push({ ...at, text: `${e.text} (no such swap device on a Droplet; swap failing does not stop the boot)` });
+      else if (init === "sysvinit" && e.passno === 0)
+        notes.push({ ...at, text: `${e.text} (no such device on a Droplet; under sysvinit, mount -a logs the failure and the boot goes on)` });
       else problems.push({ e, why: `${e.spec} is not a device a Droplet from this image has` });
       continue;
     }
@@ -149,10 +165,17 @@ export async function checkFstab(guest: Guest, table: PartitionTable): Promise<C
   }
   if (problems.length > 0) {
     const p = problems[0];
+    const followed = init === "systemd" || init === "sysvinit";
     return result(
       id,
-      "fail",
-      `/etc/fstab line ${p.e.line} mounts ${p.e.file} from ${p.e.spec}: ${p.why}; systemd would wait for it and stop the Droplet in emergency mode, before sshd starts`,
+      followed ? "fail" : "warn",
+      `/etc/fstab line ${p.e.line} mounts ${p.e.file} from ${p.e.spec}: ${p.why}; ${
+        init === "systemd"
+          ? "systemd would wait for it and stop the Droplet in emergency mode, before sshd starts"
+          : init === "sysvinit"
+            ? `checkfs.sh's fsck -A would fail on it (pass number ${p.e.passno}) and start a maintenance shell on the console, before sshd starts`
+            : `how this image's init (${init}) handles a missing device is not followed here; do-image validate --boot decides`
+      }`,
       [...problems.map((x) => ({ partition: part, path: "/etc/fstab", line: x.e.line, text: x.e.text })), ...evidence, ...notes],
       `remove that line from /etc/fstab in the image, or add nofail to its options (${p.e.spec} ${p.e.file} ${p.e.type} ${[...p.e.options, "nofail"].join(",")} …), or name the device by its UUID`,
     );
