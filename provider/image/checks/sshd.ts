@@ -1,12 +1,24 @@
 // Check `sshd`: the SSH daemon is installed and started at boot by the guest's init system (systemd decides where it is the init).
-import { detectInit, enablingLinks, maskedUnits } from "./systemd";
+//
+// systemd (v245–v257; systemd.unit(5), systemd.preset(5)): a unit starts at boot when a .wants/ or .requires/ link in
+// /etc or /usr/lib pulls it into a target, is not masked, or, at the first boot, when the presets enable it
+// (systemd.ts: firstBootPreset). OpenRC: a link in /etc/runlevels/{default,boot,sysinit}. sysvinit (sysv-rc): an S link
+// in /etc/rc[2-5].d. sshd must also be there: /usr/sbin/sshd (OpenSSH).
+import { detectInit, enablingLinks, firstBootPreset, maskedUnits } from "./systemd";
 import type { Guest } from "./guest";
 import { result, type CheckResult, type Evidence } from "./types";
 
 const SSHD_PATHS = ["/usr/sbin/sshd", "/usr/bin/sshd", "/usr/local/sbin/sshd"];
 const SSH_UNITS = ["ssh.service", "sshd.service", "ssh.socket", "sshd.socket"];
 
-export async function checkSshd(guest: Guest): Promise<CheckResult> {
+/** Whether the kernel command line leaves the root read-write when init starts: its last `ro` or `rw`; read-only by default. */
+export function rootWritable(cmdline: string | undefined): boolean | undefined {
+  if (cmdline === undefined) return undefined;
+  const flags = cmdline.split(/\s+/).filter((w) => w === "ro" || w === "rw");
+  return flags[flags.length - 1] === "rw";
+}
+
+export async function checkSshd(guest: Guest, cmdline?: string): Promise<CheckResult> {
   const root = guest.root;
   if (!root) return result("sshd", "unknown", "the root filesystem could not be read, so sshd was not checked");
   const fs = root.ext;
@@ -41,8 +53,32 @@ export async function checkSshd(guest: Guest): Promise<CheckResult> {
         `unmask and enable it in the image: systemctl unmask ${maskedEnabled.map((m) => m.path!.split("/").pop()).join(" ")} && systemctl enable ssh`,
       );
     }
-    if (links.length === 0)
+    if (links.length === 0) {
+      for (const unit of SSH_UNITS) {
+        const preset = masked.length === 0 ? await firstBootPreset(fs, unit) : undefined;
+        if (!preset) continue;
+        const writable = rootWritable(cmdline);
+        const at = [...evidence, { partition: part, ...preset }];
+        if (writable)
+          return result("sshd", "pass", `sshd is installed and systemd enables ${unit} at the first boot, by its presets (the root is mounted rw)`, at);
+        if (writable === undefined)
+          return result(
+            "sshd",
+            "warn",
+            `no ssh/sshd unit is enabled; systemd's presets would enable ${unit} at the first boot, but only if the root is writable then, and the kernel command line could not be read`,
+            at,
+            `check by booting: do-image validate --boot IMAGE; or ${enableFix}`,
+          );
+        return result(
+          "sshd",
+          "fail",
+          `no ssh/sshd unit is enabled; systemd's presets would enable ${unit} at the first boot, but the kernel mounts the root read-only (no rw on its command line), so systemd cannot write /etc then ("Failed to populate /etc with preset unit settings"), and sshd never starts`,
+          [...at, { text: `kernel command line: ${cmdline}` }],
+          enableFix,
+        );
+      }
       return result("sshd", "fail", `sshd is installed (${binary}) but no ssh/sshd service or socket is enabled at boot`, evidence, enableFix);
+    }
     return result("sshd", "pass", `sshd is installed and systemd starts ${[...new Set(enabledUnits)].join(", ")} at boot`, [
       ...evidence,
       ...links.map((l) => ({ partition: part, ...l })),

@@ -1,4 +1,10 @@
 // How the guest's init starts things: which init it runs, which systemd units are enabled, and which are masked.
+//
+// The init is what the kernel runs as /sbin/init (its symlink names systemd or OpenRC; sysvinit has /etc/inittab).
+// systemd's unit search path for the system manager (systemd.unit(5)): /etc/systemd/system, then /usr/lib (and /lib
+// before the /usr merge); a unit linked to /dev/null in /etc is masked. sysvinit's boot order is sysv-rc's
+// (/etc/init.d/rc 3.06): every rcS.d S link, then the default runlevel's, by their two-digit numbers.
+import picomatch from "picomatch";
 import type { Ext4 } from "../ext4";
 import type { Evidence } from "./types";
 
@@ -43,6 +49,51 @@ export async function enablingLinks(fs: Ext4, units: string[]): Promise<Evidence
     }
   }
   return out;
+}
+
+const PRESET_DIRS = ["/etc/systemd/system-preset", "/usr/local/lib/systemd/system-preset", "/usr/lib/systemd/system-preset", "/lib/systemd/system-preset"];
+
+/** fnmatch(3) without flags, as systemd matches preset patterns against unit names (no braces, extglobs or negation). */
+const fnmatch = (pattern: string, name: string): boolean => picomatch.isMatch(name, pattern, { dot: true, nonegate: true, noextglob: true, nobrace: true });
+
+/**
+ * Whether systemd enables `unit` itself at the first boot. When /etc/machine-id is absent or says "uninitialized"
+ * (an empty one is not a first boot; "uninitialized" since v247), PID 1 applies the presets to every unit file
+ * (manager_preset_all in src/core/manager.c, v215 on: `systemctl preset-all`, in enable-only mode unless built with
+ * first-boot-full-preset). A unit is enabled unless the first `enable`/`disable` line matching its name, over the
+ * *.preset files in name order (a name in /etc hiding the same name in /usr/lib), says disable: with no matching
+ * line, "Preset files don't specify rule for …. Enabling." (query_presets in src/shared/install.c; systemd.preset(5)).
+ * Enabling needs an [Install] section naming a target, and /etc writable when PID 1 starts: the root is mounted as
+ * the kernel command line's last `ro` or `rw` says, read-only without either (the kernel's and initramfs-tools' and
+ * dracut's default), and on a read-only root systemd logs "Failed to populate /etc with preset unit settings,
+ * ignoring: Read-only file system" (seen booting the corpus image bookworm-ssh-preset); the caller judges that from
+ * the command line. Returns the evidence when the presets would enable the unit.
+ */
+export async function firstBootPreset(fs: Ext4, unit: string): Promise<Evidence | undefined> {
+  const id = await fs.readFile("/etc/machine-id", 4096);
+  if (id && id.toString("utf8").trim() !== "uninitialized") return undefined;
+  // preset-all applies to the unit files there are, through their [Install] section
+  let file: string | undefined;
+  for (const dir of UNIT_DIRS) {
+    const text = (await fs.readFile(`${dir}/${unit}`, 1024 * 1024))?.toString("utf8");
+    if (text !== undefined && /^\s*(WantedBy|RequiredBy)\s*=\s*\S/m.test(text)) file ??= `${dir}/${unit}`;
+  }
+  if (!file) return undefined;
+  const state = id ? "uninitialized" : "absent";
+  const files = new Map<string, string>();
+  for (const dir of PRESET_DIRS) {
+    for (const e of (await fs.readdir(dir)) ?? []) if (e.name.endsWith(".preset") && !files.has(e.name)) files.set(e.name, `${dir}/${e.name}`);
+  }
+  for (const name of [...files.keys()].sort()) {
+    const path = files.get(name)!;
+    const text = (await fs.readFile(path, 1024 * 1024))?.toString("utf8") ?? "";
+    for (const [i, line] of text.split("\n").entries()) {
+      const w = line.trim().split(/\s+/);
+      if ((w[0] !== "enable" && w[0] !== "disable") || !w[1] || !fnmatch(w[1], unit)) continue;
+      return w[0] === "enable" ? { path, line: i + 1, text: `${line.trim()} (applied at the first boot: /etc/machine-id is ${state})` } : undefined;
+    }
+  }
+  return { path: file, text: `no preset names ${unit}, so systemd enables it at the first boot (/etc/machine-id is ${state})` };
 }
 
 /** Where sysvinit starts a script at boot: its S link in /etc/rcS.d (first) or in the default runlevel's directory. */

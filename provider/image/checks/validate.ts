@@ -145,10 +145,10 @@ export async function validateImage(path: string, options: ValidateOptions = {})
     const { check, agent, runs } = await checkCloudInit(guest);
     set(check);
     set(await checkDatasources(guest, agent, cfg, boot, init));
-    set(await checkSshd(guest));
+    set(await checkSshd(guest, boot?.entry?.cmdline));
     set(checkBootLoader(loader, guest, boot));
     set(await checkKernel(guest, boot, table));
-    set(await checkFstab(guest, table));
+    set(await checkFstab(guest, table, init));
     set(await checkNetwork(guest, agent, runs, cfg, boot?.entry?.cmdline ?? "", init));
     return finish(path, checks, skip);
   } catch (err) {

@@ -93,9 +93,15 @@ const ROWS: Row[] = [
   },
   { file: "guest-no-sshd.qcow2", expect: { ...ALL_PASS, sshd: "fail" }, cites: { id: "sshd", message: /no sshd binary/, fix: /openssh-server/ } },
   {
+    // No link enables ssh.service, and the skeleton has no /etc/machine-id: systemd's first boot would enable it by
+    // its presets if the root were writable then, which the kernel command line says, and this image has no kernel.
     file: "guest-sshd-not-enabled.qcow2",
-    expect: { ...ALL_PASS, sshd: "fail" },
-    cites: { id: "sshd", message: /no ssh\/sshd service or socket is enabled/, fix: /systemctl enable ssh/ },
+    expect: { ...ALL_PASS, sshd: "warn" },
+    cites: {
+      id: "sshd",
+      message: /no ssh\/sshd unit is enabled; systemd's presets would enable ssh.service at the first boot, but only if the root is writable/,
+      fix: /systemctl enable ssh/,
+    },
   },
   {
     file: "guest-sshd-masked.qcow2",
