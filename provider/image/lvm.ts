@@ -192,6 +192,8 @@ export interface LogicalVolume {
   /** The volume's bytes, when every segment is linear on a physical volume of this disk; else why not. */
   source?: ByteSource;
   unmapped?: string;
+  /** Where the volume's bytes lie: runs of `length` bytes from `start` in the volume, at byte `at` of physical volume `on`. */
+  segments: { start: number; length: number; at: number; on: number }[];
 }
 
 /** Reads one logical volume's bytes through its linear segments, each a run of extents on a physical volume. */
@@ -305,6 +307,7 @@ export function logicalVolumes(pvs: { pv: PhysicalVolume; source: ByteSource }[]
         lvId: typeof lv.id === "string" ? lv.id.replace(/-/g, "") : "",
         size,
         on: runs[0]?.index ?? 0,
+        segments: runs.map((r) => ({ start: r.start, length: r.length, at: r.at, on: r.index })),
         ...(unmapped || size === 0
           ? { unmapped: unmapped ?? "it has no extents" }
           : { source: new VolumeSource(`logical volume ${vgName}/${lvName}`, size, runs) }),

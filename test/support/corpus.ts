@@ -81,6 +81,12 @@ export function listCorpus(builder: string): string[] {
   return [...text.matchAll(/^ {2}"([a-z0-9-]+)\|/gm)].map((m) => m[1]);
 }
 
+/** The variants a builder lists whose boots work, from its VARIANTS lines (`name|…|works|`), without building them. */
+export function listWorking(builder: string): string[] {
+  const text = readFileSync(join(packageRoot(), "test", "fixtures", builder), "utf8");
+  return [...text.matchAll(/^ {2}"([a-z0-9-]+)\|.*\|works\|"$/gm)].map((m) => m[1]);
+}
+
 /** `describe` when the corpus and QEMU are there; else skipped with the reason, or failed under REQUIRE_TOOLS=1. */
 export function describeWithCorpus(name: string, names: string[], body: (c: Corpus) => void): void {
   const missing = requireTools(["qemu-system-x86_64"]);

@@ -1,4 +1,11 @@
 // The guest's cloud-init configuration merged as cloud-init merges it: cloud.cfg, then cloud.cfg.d/*.cfg; later wins.
+//
+// From cloud-init 20.4–25.x (cloudinit/util.py: read_conf_with_confd, read_conf_d, mergemanydict; cloudinit/mergers,
+// DEF_MERGE_TYPE "list()+dict()+str()"): the files of cloud.cfg.d ending in .cfg are sorted by name and merged with
+// the later file winning, over cloud.cfg; mappings merge key by key, a list or scalar is replaced whole. A file that
+// fails to parse is logged and counts as empty; a document that is not a mapping counts as empty. Not followed: a
+// `conf_d` key naming another directory, `merge_how` in a file, and /run/cloud-init/cloud.cfg or the kernel command
+// line (neither exists in an image).
 import type { Ext4 } from "../ext4";
 import type { Evidence } from "./types";
 import { readYaml, YamlSyntaxError } from "./yaml";

@@ -1,4 +1,10 @@
 // Check `cloud-init`: a supported init agent (cloud-init >= 0.7.7 or an alternative) is installed and not disabled.
+//
+// DigitalOcean's stated requirement is cloud-init 0.7.7 or later, or an equivalent agent. The version is read from
+// the package databases (dpkg's status, apk's installed) or cloudinit/version.py. Disabled as cloud-init 20.4–25.x
+// disables itself (systemd/cloud-init-generator.tmpl): /etc/cloud/cloud-init.disabled; and as systemd disables
+// anything, by a unit masked to /dev/null. (The generator's other switch, `cloud-init=disabled` on the kernel command
+// line, is not read here.)
 import type { Ext4 } from "../ext4";
 import { lines, type Guest } from "./guest";
 import { maskedUnits } from "./systemd";

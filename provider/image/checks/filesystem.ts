@@ -1,4 +1,8 @@
 // Check `filesystem`: the root filesystem is ext3 or ext4, with /etc/fstab as evidence.
+//
+// DigitalOcean's stated requirement (custom images: ext3 or ext4). The root is found as guest.ts finds it: on a
+// partition, or on an LVM logical volume read through its volume group's metadata (../lvm.ts). A volume manager or a
+// filesystem we cannot open is not evidence that the root is wrong: LVM whose volumes cannot be mapped warns.
 import { FS_NAMES } from "./fstype";
 import { lines, placeOf, type Guest } from "./guest";
 import { result, type CheckResult, type Evidence } from "./types";

@@ -1,4 +1,8 @@
 // Finds the guest's root filesystem: the GPT root type, /etc/fstab, or the Linux partition that holds /etc/os-release.
+//
+// Every partition is identified as blkid identifies it (fstype.ts: the magic numbers; UUID and label from the
+// superblock); LVM physical volumes are opened and their linear logical volumes added after the partitions (../lvm.ts),
+// so that fstab's and the kernel's names for a volume (/dev/mapper/…, /dev/VG/LV, UUID=) resolve to its filesystem.
 import type { VirtualDisk } from "../disk";
 import { Ext4 } from "../ext4";
 import { ImageError } from "../errors";

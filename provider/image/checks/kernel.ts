@@ -1,4 +1,12 @@
 // Check `kernel`: the kernel the boot loader starts is there with its initramfs, and they can reach a Droplet's disk and NIC.
+//
+// Followed from Linux 5.10–6.12 and the initramfs builders (initramfs-tools 0.140–0.147: scripts/local, its
+// local_device_setup and "Gave up waiting for root file system device"; dracut 059–106's rootfs-block and lvm modules):
+// - a Droplet's disk is virtio-blk on virtio-pci, so virtio_pci, virtio_blk and the root's ext4 must be built in
+//   (modules.builtin) or inside the initramfs the loader passes; virtio_net must exist somewhere for the NIC;
+// - the initramfs waits for the device the last root= on the command line names and gives up when it never appears:
+//   a device a Droplet lacks (/dev/sdaN, /dev/loopN, a UUID no filesystem has) is positive evidence;
+// - a root on an LVM logical volume appears only when the initramfs activates it, with the lvm tool and dm_mod.
 import type { Ext4 } from "../ext4";
 import { listInitramfs } from "../initramfs";
 import type { PartitionTable } from "../partitions";

@@ -1,4 +1,11 @@
 // Check `network`: the guest will bring up a Droplet's first NIC by DHCP, through cloud-init or its own network config.
+//
+// From cloud-init 20.4–25.x (cloudinit/cmd/main.py and stages.py: the local stage renders the datasource's network
+// config, `network: {config: disabled}` stops it) and from the stacks that then bring the NIC up: ifupdown 0.8
+// (interfaces(5): auto/allow-hotplug, source, source-directory), netplan 0.106–1.1, systemd-networkd (.network [Match]
+// Name= globs), NetworkManager (its default DHCP on every wired NIC). Under sysvinit (Debian's initscripts and
+// cloud-init's sysvinit scripts), the order of the rc links decides whether cloud-init's config is brought up at all.
+// Interface names follow systemd's udev predictable names: a Droplet's NIC is ens3-like unless net.ifnames=0 makes it eth0.
 import type { Ext4 } from "../ext4";
 import type { AgentFound } from "./cloud-init";
 import { whereSet, type CloudConfig } from "./cloud-config";
