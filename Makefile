@@ -4,7 +4,7 @@ NODE_MODULES := node_modules/.package-lock.json
 TSC := node_modules/.bin/tsc
 JEST := node_modules/.bin/jest
 
-.PHONY: help install build lint format test test-boot test-unit demo emulator bench fuzz fixtures boot-corpus boot-matrix sample clean
+.PHONY: help install build lint format test test-boot test-unit demo emulator bench fuzz fixtures boot-corpus boot-matrix metamorphic sample clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -62,6 +62,9 @@ boot-corpus: ## build the bootable corpus: Debian 12 by template, and Debian 11-
 
 boot-matrix: build ## boot every corpus image in QEMU and hold validate against each boot (about 40 minutes under TCG)
 	node dist/test/real-boots/matrix.js
+
+metamorphic: build ## rewrites GRUB, fstab and cloud-init treat the same, on every bootable corpus image, a sample booted (root; about 25 minutes)
+	METAMORPHIC=all METAMORPHIC_BOOT=1 node_modules/.bin/jest test/image/metamorphic.test.ts
 
 sample: fixtures ## refresh the committed sample images in examples/images from the fixtures
 	mkdir -p examples/images

@@ -164,3 +164,59 @@ export class SliceSource implements ByteSource {
 
   async close(): Promise<void> {}
 }
+
+/**
+ * Small reads served from aligned chunks kept in a bounded LRU: a filesystem walk (thousands of inodes and small
+ * files, each a read of its own) costs one read per chunk instead of one per block. Larger reads pass through.
+ */
+export class ChunkCacheSource implements ByteSource {
+  private readonly chunks = new Map<number, Promise<Buffer>>();
+
+  constructor(
+    private readonly src: ByteSource,
+    private readonly chunkSize = 64 * 1024,
+    private readonly maxChunks = 256,
+  ) {}
+
+  get size(): number {
+    return this.src.size;
+  }
+
+  get name(): string {
+    return this.src.name;
+  }
+
+  private chunk(index: number): Promise<Buffer> {
+    let c = this.chunks.get(index);
+    if (c) {
+      // most recently used last
+      this.chunks.delete(index);
+      this.chunks.set(index, c);
+      return c;
+    }
+    const start = index * this.chunkSize;
+    c = this.src.read(start, Math.min(this.chunkSize, this.src.size - start));
+    // a failed read is not kept: the next asks again, and the error names the source as the read did
+    c.catch(() => this.chunks.delete(index));
+    this.chunks.set(index, c);
+    if (this.chunks.size > this.maxChunks) this.chunks.delete(this.chunks.keys().next().value!);
+    return c;
+  }
+
+  async read(offset: number, length: number): Promise<Buffer> {
+    if (offset < 0 || offset + length > this.size) throw pastEnd(this.name, this.size, offset, length);
+    const first = Math.floor(offset / this.chunkSize);
+    const last = Math.floor((offset + length - 1) / this.chunkSize);
+    if (length === 0 || last - first > 1) return this.src.read(offset, length);
+    const parts: Buffer[] = [];
+    for (let i = first; i <= last; i++) parts.push(await this.chunk(i));
+    const joined = parts.length === 1 ? parts[0] : Buffer.concat(parts);
+    const at = offset - first * this.chunkSize;
+    // a copy: callers may keep or change what they are given
+    return Buffer.from(joined.subarray(at, at + length));
+  }
+
+  async close(): Promise<void> {
+    this.chunks.clear();
+  }
+}

@@ -23,7 +23,12 @@ const SAMPLE = ["ok-gpt", "bookworm-mkconfig", "trixie-netplan", "bookworm-lvm"]
 const IMAGES = ALL ? CORPUS_BUILDERS.flatMap(listWorking) : SAMPLE;
 /** Rewrites booted under METAMORPHIC_BOOT=1, per image: each must boot as the image does. */
 const BOOTED: Record<string, string[]> = {
-  "ok-gpt": ["grub.cfg as top-level commands, no menu", "grub.cfg behind a configfile stub", "fstab names the root by PARTUUID"],
+  "ok-gpt": [
+    "grub.cfg as top-level commands, no menu",
+    "grub.cfg behind a configfile stub",
+    "fstab names the root by PARTUUID",
+    "fstab names the root by PARTUUID in uppercase (not the same)",
+  ],
   "bookworm-lvm": ["grub.cfg as top-level commands, no menu", "fstab names the root by VG/LV"],
   "bookworm-toplevel": ["grub.cfg as a menu"],
 };
@@ -53,6 +58,11 @@ interface Rewrite {
   name: string;
   /** Files to write, from what the image holds; null when the rewrite does not apply to this image. */
   files: (g: Guest) => Record<string, string> | null;
+  /**
+   * For a rewrite the deciding program does NOT treat the same (a control): the check that must fail, and the boot's
+   * verdict and stage when it is booted.
+   */
+  differs?: { check: string; stage: string };
 }
 
 const GRUB = "/boot/grub/grub.cfg";
@@ -77,7 +87,8 @@ function fstabForms(g: Guest): [string, string][] {
   return [
     ["UUID", `UUID=${r.uuid}`],
     ...(r.label ? [["LABEL", `LABEL=${r.label}`] as [string, string]] : []),
-    ...(r.partUuid ? [["PARTUUID", `PARTUUID=${r.partUuid}`] as [string, string]] : []),
+    // as blkid and udev's by-partuuid links spell it: lowercase
+    ...(r.partUuid ? [["PARTUUID", `PARTUUID=${r.partUuid.toLowerCase()}`] as [string, string]] : []),
     ...(r.number !== undefined ? [["device", `/dev/vda${r.number}`] as [string, string]] : []),
     ...(r.volume
       ? [["device-mapper name", `/dev/mapper/${r.volume.dmName}`] as [string, string], ["VG/LV", `/dev/${r.volume.vg}/${r.volume.lv}`] as [string, string]]
@@ -156,6 +167,18 @@ const REWRITES: Rewrite[] = [
       return to && line && line[1] !== to ? { "/etc/fstab": fstab.replace(/^\S+(\s+\/\s)/m, `${to}$1`) } : null;
     },
   })),
+  {
+    // A control, found by booting the PARTUUID rewrite when it was spelled in uppercase: mount(8) cannot find the
+    // root, systemd-remount-fs fails, the root stays read-only and sshd does not start.
+    name: "fstab names the root by PARTUUID in uppercase (not the same)",
+    files: (g) => {
+      const fstab = g.read("/etc/fstab");
+      return g.root.partUuid && /^\S+\s+\/\s/m.test(fstab)
+        ? { "/etc/fstab": fstab.replace(/^\S+(\s+\/\s)/m, `PARTUUID=${g.root.partUuid.toUpperCase()}$1`) }
+        : null;
+    },
+    differs: { check: "fstab", stage: "sshd" },
+  },
   ...[
     ["flow", "network: {config: disabled}\n"],
     ["block", "network:\n  config: disabled\n"],
@@ -293,7 +316,8 @@ async function openFilesystems(raw: string, loops: string[]): Promise<Fs[]> {
             expect(guest.read(p)).toBe(text);
           }
           const got = verdict(await validateImage(raw));
-          if (rewrite.name.startsWith("cloud-init's network")) {
+          if (rewrite.differs) expect(got).toBe(`refused: ${rewrite.differs.check}`);
+          else if (rewrite.name.startsWith("cloud-init's network")) {
             networkVerdicts.set(rewrite.name, got);
             expect(new Set(networkVerdicts.values()).size).toBe(1);
           } else expect(got).toBe(baseline);
@@ -301,8 +325,8 @@ async function openFilesystems(raw: string, loops: string[]): Promise<Fs[]> {
             const { report } = await bootWithCli(raw);
             expect({ rewrite: rewrite.name, boot: report.verdict, stage: report.failedStage }).toEqual({
               rewrite: rewrite.name,
-              boot: "works",
-              stage: undefined,
+              boot: rewrite.differs ? "fails" : "works",
+              stage: rewrite.differs?.stage,
             });
           }
         } finally {

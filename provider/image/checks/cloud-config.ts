@@ -8,7 +8,18 @@
 // line (neither exists in an image).
 import type { Ext4 } from "../ext4";
 import type { Evidence } from "./types";
-import { readYaml, YamlSyntaxError } from "./yaml";
+import { ImageError } from "../errors";
+import { readYaml, YamlBoundError, YamlSyntaxError } from "./yaml";
+
+/** Bounds on what a guest's cloud config may make us read. */
+export const CLOUD_CONFIG_LIMITS = { fileBytes: 1024 * 1024, files: 200_000 };
+
+/** A config file our reading did not follow to the end (past a bound): which top-level keys it sets, and why. */
+export interface Unfollowed {
+  path: string;
+  keys: string[];
+  why: string;
+}
 
 export interface ConfigFile {
   path: string;
@@ -22,8 +33,10 @@ export interface ConfigFile {
 export interface CloudConfig {
   /** The files read, in merge order. */
   files: ConfigFile[];
-  /** Files cloud-init would fail to parse, with the parser's first message. */
+  /** Files cloud-init would fail to parse or skips, with the reason. */
   problems: Evidence[];
+  /** Files past a bound of ours, which cloud-init may well read: what they set is not known here. */
+  unfollowed: Unfollowed[];
   /** The merged configuration: mappings merge key by key, anything else is replaced by the later file. */
   merged: Record<string, unknown>;
 }
@@ -41,22 +54,64 @@ function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
-function deepMerge(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = { ...base };
-  for (const [k, v] of Object.entries(over)) out[k] = isRecord(out[k]) && isRecord(v) ? deepMerge(out[k] as Record<string, unknown>, v) : v;
-  return out;
+/**
+ * Merges `over` into `target` in place, later winning, mappings key by key: linear in what `over` holds, however many
+ * files came before. Mappings taken from a file are copied on the way in, so merging never changes a file's value.
+ */
+function deepMergeInto(target: Record<string, unknown>, over: Record<string, unknown>): void {
+  for (const [k, v] of Object.entries(over)) {
+    // defineProperty, not assignment: a key named __proto__ is an ordinary key to PyYAML
+    if (isRecord(v)) {
+      if (!isRecord(target[k])) Object.defineProperty(target, k, { value: {}, enumerable: true, writable: true, configurable: true });
+      deepMergeInto(target[k] as Record<string, unknown>, v);
+    } else Object.defineProperty(target, k, { value: v, enumerable: true, writable: true, configurable: true });
+  }
 }
 
 export async function readCloudConfig(fs: Ext4): Promise<CloudConfig> {
-  const cfg: CloudConfig = { files: [], problems: [], merged: {} };
-  for (const path of await configPaths(fs)) {
-    const buf = await fs.readFile(path);
+  const cfg: CloudConfig = { files: [], problems: [], unfollowed: [], merged: {} };
+  let paths: string[];
+  try {
+    paths = await configPaths(fs);
+  } catch (err) {
+    // os.path.isfile and os.path.isdir say no to a loop, and cloud-init reads no config there
+    if (!(err instanceof ImageError) || err.code !== "ext-symlink-loop") throw err;
+    cfg.problems.push({ path: "/etc/cloud", text: `${err.message}: cloud-init reads no config there` });
+    return cfg;
+  }
+  if (paths.length > CLOUD_CONFIG_LIMITS.files) {
+    cfg.unfollowed.push({
+      path: "/etc/cloud/cloud.cfg.d",
+      keys: ["*"],
+      why: `it holds ${paths.length} .cfg files, more than the ${CLOUD_CONFIG_LIMITS.files} read here`,
+    });
+    return cfg;
+  }
+  for (const path of paths) {
+    let buf: Buffer | null;
+    try {
+      buf = await fs.readFile(path, CLOUD_CONFIG_LIMITS.fileBytes + 1);
+    } catch (err) {
+      // read_conf_d keeps what os.path.isfile says is a file (a symlink loop is not), and read_conf logs an OSError
+      // and goes on: either way the file counts as empty.
+      if (!(err instanceof ImageError) || err.code !== "ext-symlink-loop") throw err;
+      cfg.problems.push({ path, text: "a symlink loop: cloud-init skips it" });
+      continue;
+    }
     if (!buf) continue;
+    if (buf.length > CLOUD_CONFIG_LIMITS.fileBytes) {
+      cfg.unfollowed.push({ path, keys: ["*"], why: `it is larger than ${CLOUD_CONFIG_LIMITS.fileBytes} bytes` });
+      continue;
+    }
     const text = buf.toString("utf8");
     let doc;
     try {
       doc = readYaml(text, path);
     } catch (err) {
+      if (err instanceof YamlBoundError) {
+        cfg.unfollowed.push({ path, keys: err.keys, why: err.reason });
+        continue;
+      }
       // cloud-init logs the error and reads the file as empty.
       if (!(err instanceof YamlSyntaxError)) throw err;
       cfg.problems.push({ path, line: err.line, text: `YAML error: ${err.reason}` });
@@ -64,9 +119,14 @@ export async function readCloudConfig(fs: Ext4): Promise<CloudConfig> {
     }
     cfg.files.push({ path, text, ...doc });
     // cloud-init takes only a mapping from a config file; anything else counts as empty.
-    if (isRecord(doc.value)) cfg.merged = deepMerge(cfg.merged, doc.value);
+    if (isRecord(doc.value)) deepMergeInto(cfg.merged, doc.value);
   }
   return cfg;
+}
+
+/** The unfollowed files that may set top-level `key` (a file too large to read may set anything). */
+export function unfollowedFor(cfg: CloudConfig, ...keys: string[]): Unfollowed[] {
+  return cfg.unfollowed.filter((u) => u.keys.includes("*") || keys.some((k) => u.keys.includes(k)));
 }
 
 /** The last file (in merge order) that sets top-level `key`, with the line it is set on and the value it sets. */

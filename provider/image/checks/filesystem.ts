@@ -3,6 +3,7 @@
 // DigitalOcean's stated requirement (custom images: ext3 or ext4). The root is found as guest.ts finds it: on a
 // partition, or on an LVM logical volume read through its volume group's metadata (../lvm.ts). A volume manager or a
 // filesystem we cannot open is not evidence that the root is wrong: LVM whose volumes cannot be mapped warns.
+import { ImageError } from "../errors";
 import { FS_NAMES } from "./fstype";
 import { lines, placeOf, type Guest } from "./guest";
 import { result, type CheckResult, type Evidence } from "./types";
@@ -50,7 +51,11 @@ export async function checkFilesystem(guest: Guest): Promise<CheckResult> {
   }
   const { info } = root.ext;
   const evidence: Evidence[] = [{ partition: root.number, text: `${info.kind}, label "${info.label}", UUID ${info.uuid}` }];
-  const fstab = await root.ext.readFile("/etc/fstab");
+  // fstab is evidence here, not the verdict: what is wrong with it is the fstab check's to say
+  const fstab = await root.ext.readFile("/etc/fstab").catch((err: unknown) => {
+    if (err instanceof ImageError && err.code === "ext-symlink-loop") return null;
+    throw err;
+  });
   let fstabType: string | undefined;
   if (fstab) {
     for (const l of lines(fstab.toString("utf8"))) {

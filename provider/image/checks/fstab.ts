@@ -11,6 +11,7 @@
 //   only logs a failure. So a missing device stops the boot only with a pass number.
 // - other inits (OpenRC, unknown): not followed; a missing device is a warn and a boot decides.
 import type { Init } from "./systemd";
+import { ImageError } from "../errors";
 import type { PartitionTable } from "../partitions";
 import { lines, placeOf, type Guest, type GuestPartition } from "./guest";
 import { result, type CheckResult, type Evidence } from "./types";
@@ -73,27 +74,49 @@ function parseFstab(text: string): Entry[] {
 
 const unescape = (s: string) => s.replace(/\\040/g, " ").replace(/^"(.*)"$/, "$1");
 
-/** The partition a device spec (fstab's, or the kernel's root=) names on a Droplet, whose disk is the first virtio disk, /dev/vda. */
-export function resolveDevice(spec: string, guest: Guest, table: PartitionTable): GuestPartition | "virtual" | "unsupported" | undefined {
+/** A spec that names a partition only when letter case is ignored, which udev's links and libblkid do not ignore. */
+export interface CaseOnly {
+  caseOnly: GuestPartition;
+  /** The spec as blkid and udev's /dev/disk/by-* links spell it. */
+  spelled: string;
+}
+
+/**
+ * The partition a device spec (fstab's, or the kernel's root=) names on a Droplet, whose disk is the first virtio
+ * disk, /dev/vda. UUID= and PARTUUID= match as udev's /dev/disk/by-uuid and by-partuuid links and libblkid's tag
+ * lookup match them: exactly, against blkid's spelling (lowercase, but a FAT serial's uppercase). A spec that matches
+ * only when case is ignored is returned as such: a booted corpus image with its root by PARTUUID in uppercase showed
+ * systemd-remount-fs failing ("can't find PARTUUID=…"), the root left read-only, and sshd never starting.
+ */
+export function resolveDevice(spec: string, guest: Guest, table: PartitionTable): GuestPartition | CaseOnly | "virtual" | "unsupported" | undefined {
   const eq = /^(UUID|LABEL|PARTUUID|PARTLABEL)=(.*)$/.exec(spec);
   const byLink = /^\/dev\/disk\/by-(uuid|label|partuuid|partlabel)\/(.*)$/.exec(spec);
   const key = (eq?.[1] ?? byLink?.[1])?.toUpperCase();
   const value = unescape(eq?.[2] ?? byLink?.[2] ?? "");
   const ps = guest.partitions;
-  const same = (a?: string) => a !== undefined && a.toLowerCase() === value.toLowerCase();
+  const blkidUuid = (p: GuestPartition) => (p.uuid === undefined ? undefined : p.fsType === "vfat" ? p.uuid : p.uuid.toLowerCase());
+  const blkidPartUuid = (p: GuestPartition) => p.partUuid?.toLowerCase();
+  const exact = (spelled: (p: GuestPartition) => string | undefined): GuestPartition | CaseOnly | undefined => {
+    const hit = ps.find((p) => spelled(p) === value && (key === "UUID" || !p.volume));
+    if (hit) return hit;
+    const near = ps.find((p) => spelled(p)?.toLowerCase() === value.toLowerCase() && (key === "UUID" || !p.volume));
+    return near ? { caseOnly: near, spelled: spec.replace(value, spelled(near)!) } : undefined;
+  };
   switch (key) {
     case "UUID":
-      return ps.find((p) => same(p.uuid));
+      return exact(blkidUuid);
     case "LABEL":
       return ps.find((p) => p.label === value);
     case "PARTUUID": {
       if (table.scheme === "mbr" && table.diskId) {
         // MBR PARTUUIDs are the disk signature and the partition number: 1234abcd-01.
         const sig = table.diskId.replace(/^0x/, "").toLowerCase();
-        const m = new RegExp(`^${sig}-(\\d{2})$`).exec(value.toLowerCase());
-        return m ? ps.find((p) => p.number === Number(m[1]) && !p.volume) : undefined;
+        const m = new RegExp(`^${sig}-(\\d{2})$`, "i").exec(value);
+        const p = m ? ps.find((x) => x.number === Number(m[1]) && !x.volume) : undefined;
+        if (!p) return undefined;
+        return value === value.toLowerCase() ? p : { caseOnly: p, spelled: spec.replace(value, value.toLowerCase()) };
       }
-      return ps.find((p) => same(p.partUuid) && !p.volume);
+      return exact(blkidPartUuid);
     }
     case "PARTLABEL":
       return ps.find((p) => p.partLabel === value && !p.volume);
@@ -128,6 +151,23 @@ export async function checkFstab(guest: Guest, table: PartitionTable, init: Init
   const id = "fstab";
   if (!guest.root) return result(id, "unknown", "the root filesystem could not be read, so /etc/fstab was not checked");
   const part = guest.root.number;
+  // What stands at /etc/fstab when it is not a file: systemd's fstab generator would fail to read it, or, for a FIFO,
+  // wait on it; what the boot then does is not followed here.
+  let kind: string | null;
+  try {
+    kind = await guest.root.ext.kind("/etc/fstab");
+  } catch (err) {
+    if (!(err instanceof ImageError) || err.code !== "ext-symlink-loop") throw err;
+    kind = "a symlink loop";
+  }
+  if (kind !== null && kind !== "a regular file")
+    return result(
+      id,
+      "warn",
+      `/etc/fstab is ${kind}, not a file: how the init reads it is not followed here`,
+      [{ partition: part, path: "/etc/fstab", text: kind }],
+      "make /etc/fstab a regular file (or remove it), or check by booting: do-image validate --boot IMAGE",
+    );
   const text = await guest.root.ext.readFile("/etc/fstab");
   if (!text)
     return result(id, "pass", "no /etc/fstab: the root is mounted from the kernel command line and nothing else at boot", [
@@ -135,7 +175,7 @@ export async function checkFstab(guest: Guest, table: PartitionTable, init: Init
     ]);
   const entries = parseFstab(text.toString("utf8"));
   const evidence: Evidence[] = [];
-  const problems: { e: Entry; why: string }[] = [];
+  const problems: { e: Entry; why: string; spelled?: string }[] = [];
   const notes: Evidence[] = [];
   let mismatch: Evidence | undefined;
   for (const e of entries) {
@@ -144,17 +184,30 @@ export async function checkFstab(guest: Guest, table: PartitionTable, init: Init
     const optional = e.options.includes("noauto") || e.options.includes("nofail");
     const target = resolveDevice(e.spec, guest, table);
     if (target === "virtual") continue;
+    const caseOnly = typeof target === "object" && "caseOnly" in target ? target : undefined;
+    if (caseOnly && e.file === "/" && !optional) {
+      // udev's links and libblkid's tag lookup are exact: mount(8) cannot find the root under this name
+      problems.push({
+        e,
+        why: `it matches ${placeOf(caseOnly.caseOnly)} only ignoring case, and udev's /dev/disk links and libblkid spell it ${caseOnly.spelled}: mount cannot find it, so systemd-remount-fs (or sysvinit's checkroot.sh) fails to remount the root read-write, and on a read-only root cloud-init cannot write and sshd does not start (seen booting such an image)`,
+        spelled: caseOnly.spelled,
+      });
+      continue;
+    }
     if (target === "unsupported") {
       notes.push({ ...at, text: `${e.text} (${e.spec} is not a partition this tool can follow; not checked)` });
       continue;
     }
-    if (!target) {
+    if (!target || "caseOnly" in target) {
+      const why = caseOnly
+        ? `${e.spec} matches ${placeOf(caseOnly.caseOnly)} only ignoring case, and udev's /dev/disk links spell it ${caseOnly.spelled}, so that device never appears`
+        : `${e.spec} is not a device a Droplet from this image has`;
       if (optional)
         notes.push({ ...at, text: `${e.text} (no such device on a Droplet, but ${e.options.includes("nofail") ? "nofail" : "noauto"} lets the boot go on)` });
       else if (e.type === "swap") notes.push({ ...at, text: `${e.text} (no such swap device on a Droplet; swap failing does not stop the boot)` });
       else if (init === "sysvinit" && e.passno === 0)
         notes.push({ ...at, text: `${e.text} (no such device on a Droplet; under sysvinit, mount -a logs the failure and the boot goes on)` });
-      else problems.push({ e, why: `${e.spec} is not a device a Droplet from this image has` });
+      else problems.push({ e, why, spelled: caseOnly?.spelled });
       continue;
     }
     if (e.file === "/" && target !== guest.root) {
@@ -165,6 +218,14 @@ export async function checkFstab(guest: Guest, table: PartitionTable, init: Init
   }
   if (problems.length > 0) {
     const p = problems[0];
+    if (p.spelled && p.e.file === "/")
+      return result(
+        id,
+        "fail",
+        `/etc/fstab line ${p.e.line} names the root ${p.e.spec}: ${p.why}`,
+        [...problems.map((x) => ({ partition: part, path: "/etc/fstab", line: x.e.line, text: x.e.text })), ...evidence, ...notes],
+        `spell it as blkid prints it: ${p.spelled}`,
+      );
     const followed = init === "systemd" || init === "sysvinit";
     return result(
       id,

@@ -8,7 +8,7 @@ import { Ext4 } from "../ext4";
 import { ImageError } from "../errors";
 import { logicalVolumes, readPhysicalVolume, type PhysicalVolume } from "../lvm";
 import type { Partition, PartitionTable } from "../partitions";
-import { SliceSource, type ByteSource } from "../source";
+import { ChunkCacheSource, SliceSource, type ByteSource } from "../source";
 import { sniffFilesystem, volumeIds, type FsType } from "./fstype";
 
 export interface GuestPartition {
@@ -52,7 +52,8 @@ export async function findGuest(disk: VirtualDisk, table: PartitionTable): Promi
           .filter((p) => p.type !== "05" && p.type !== "0f" && p.type !== "85" && p.size > 0)
           .map((p) => ({
             p: p as Pick<Partition, "number" | "typeName" | "uuid" | "name">,
-            src: new SliceSource(disk, p.start, p.size, `partition ${p.number} of ${disk.name}`),
+            // the checks walk thousands of small inodes and files: read them through a bounded chunk cache
+            src: new ChunkCacheSource(new SliceSource(disk, p.start, p.size, `partition ${p.number} of ${disk.name}`)),
           }))
       : [{ p: { number: 0, typeName: "whole disk" } as Pick<Partition, "number" | "typeName" | "uuid" | "name">, src: disk as ByteSource }];
   const partitions: GuestPartition[] = [];

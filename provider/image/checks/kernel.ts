@@ -107,6 +107,12 @@ export function rootDevice(
   if (/^\/dev\/(loop|nvme|mmcblk|sr|ram)\d/.test(root))
     return { status: "absent", text: `root=${root}: a Droplet has no such device (its disk is the virtio disk /dev/vda)` };
   const p = resolveDevice(root, guest, table);
+  if (typeof p === "object" && "caseOnly" in p)
+    // initramfs-tools waits for udev's link, spelled as blkid spells it; dracut lowercases what it is given
+    return {
+      status: "unsure",
+      text: `root=${root}: matches ${placeOf(p.caseOnly)} only ignoring case (blkid spells it ${p.spelled}); whether the initramfs finds it depends on its builder`,
+    };
   if (p === "unsupported" || p === "virtual")
     return { status: "unsure", text: `root=${root}: a device our reading does not follow (LVM, RAID or another kind)` };
   if (!p) {

@@ -8,7 +8,7 @@ import { readPartitionTable, type PartitionTable } from "../partitions";
 import { checkBootLoader, readLoader } from "./boot-loader";
 import { readBootConfig } from "./bootconfig";
 import { checkCloudInit } from "./cloud-init";
-import { readCloudConfig } from "./cloud-config";
+import { CLOUD_CONFIG_LIMITS, readCloudConfig, unfollowedFor, type CloudConfig } from "./cloud-config";
 import { checkFstab } from "./fstab";
 import { checkKernel } from "./kernel";
 import { checkNetwork } from "./network";
@@ -58,6 +58,38 @@ function errorCheck(id: CheckId, err: ImageError): CheckResult {
     err.message,
     err.offset !== undefined ? [{ path: err.file, text: `offset ${err.offset}` }] : err.file ? [{ path: err.file }] : [],
     err.fix,
+  );
+}
+
+/** An error in one guest file rather than in the disk's structure: a symlink loop. */
+const guestFileError = (err: unknown): err is ImageError => err instanceof ImageError && err.code === "ext-symlink-loop";
+
+/** A check whose file our reading could not follow: a warn naming it, and the boot decides. */
+function unfollowedFile(id: CheckId, err: ImageError): CheckResult {
+  return result(id, "warn", `not followed: ${err.message}`, [{ text: err.message }], `${err.fix}; or check by booting: do-image validate --boot IMAGE`);
+}
+
+/** The cloud-config keys each check's verdict rests on; the cloud-init check owns every file of /etc/cloud. */
+const UNFOLLOWED_KEYS: [CheckId, string[]][] = [
+  ["cloud-init", ["*"]],
+  ["cloud-init-datasources", ["datasource_list", "datasource"]],
+  ["network", ["network"]],
+];
+
+/**
+ * A verdict that rests on cloud-config keys a file we did not follow may set (a file past a bound: too large, aliases
+ * expanding without end) is not known: it becomes a warn naming the file and the bound, and a boot decides.
+ */
+function unfollowedConfig(c: CheckResult, cfg: CloudConfig, keys: string[]): CheckResult {
+  const files = keys.includes("*") ? cfg.unfollowed : unfollowedFor(cfg, ...keys);
+  if (files.length === 0 || c.status === "unknown" || c.status === "warn") return c;
+  const first = files[0];
+  return result(
+    c.id,
+    "warn",
+    `${c.message}; but ${first.path} was not read to the end (${first.why})${files.length > 1 ? ` nor ${files.length - 1} other file(s)` : ""}, and ${keys.includes("*") ? "what it configures" : `the ${keys.join(" or ")} it may set`} is not known here`,
+    [...c.evidence, ...files.map((u) => ({ path: u.path, text: `not followed: ${u.why}` }))],
+    `make the file plain YAML without aliases that expand so far, under ${CLOUD_CONFIG_LIMITS.fileBytes} bytes; or check by booting: do-image validate --boot IMAGE`,
   );
 }
 
@@ -137,19 +169,41 @@ export async function validateImage(path: string, options: ValidateOptions = {})
           ),
     );
     const guest = await findGuest(disk, table);
-    set(await checkFilesystem(guest));
+    // A guest file our reading cannot follow (a symlink loop) is a finding of the check that reads it; a shared input
+    // that fails leaves the checks that need it to say so, and no other check.
+    const own = async (id: CheckId, run: () => Promise<CheckResult> | CheckResult) => {
+      try {
+        set(await run());
+      } catch (err) {
+        if (!guestFileError(err)) throw err;
+        set(unfollowedFile(id, err));
+      }
+    };
+    const attempt = async <T>(run: () => Promise<T>): Promise<T | ImageError> => {
+      try {
+        return await run();
+      } catch (err) {
+        if (!guestFileError(err)) throw err;
+        return err;
+      }
+    };
+    await own("filesystem", () => checkFilesystem(guest));
     const cfg = guest.root ? await readCloudConfig(guest.root.ext) : undefined;
     const loader = await readLoader(disk, table);
-    const boot = await readBootConfig(guest, table, loader);
-    const init = guest.root ? (await detectInit(guest.root.ext)).kind : "unknown";
-    const { check, agent, runs } = await checkCloudInit(guest);
-    set(check);
-    set(await checkDatasources(guest, agent, cfg, boot, init));
-    set(await checkSshd(guest, boot?.entry?.cmdline));
-    set(checkBootLoader(loader, guest, boot));
-    set(await checkKernel(guest, boot, table));
-    set(await checkFstab(guest, table, init));
-    set(await checkNetwork(guest, agent, runs, cfg, boot?.entry?.cmdline ?? "", init));
+    const bootRead = await attempt(() => readBootConfig(guest, table, loader));
+    const boot = bootRead instanceof ImageError ? undefined : bootRead;
+    const initRead = guest.root ? await attempt(() => detectInit(guest.root!.ext)) : undefined;
+    const init = initRead && !(initRead instanceof ImageError) ? initRead.kind : "unknown";
+    const ci = await attempt(() => checkCloudInit(guest));
+    const { agent, runs } = ci instanceof ImageError ? { agent: null, runs: false } : ci;
+    set(ci instanceof ImageError ? unfollowedFile("cloud-init", ci) : ci.check);
+    await own("cloud-init-datasources", () => checkDatasources(guest, agent, cfg, boot, init));
+    await own("sshd", () => checkSshd(guest, boot?.entry?.cmdline));
+    await own("boot-loader", () => (bootRead instanceof ImageError ? unfollowedFile("boot-loader", bootRead) : checkBootLoader(loader, guest, boot)));
+    await own("kernel", () => checkKernel(guest, boot, table));
+    await own("fstab", () => checkFstab(guest, table, init));
+    await own("network", () => checkNetwork(guest, agent, runs, cfg, boot?.entry?.cmdline ?? "", init));
+    if (cfg) for (const [id, keys] of UNFOLLOWED_KEYS) if (checks.has(id)) set(unfollowedConfig(checks.get(id)!, cfg, keys));
     return finish(path, checks, skip);
   } catch (err) {
     // A structure inside the disk that cannot be read (a truncated cluster, a damaged extent tree) ends the guest checks.

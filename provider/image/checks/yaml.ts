@@ -20,6 +20,42 @@ export interface YamlDocument {
   keyLines: Map<string, number>;
 }
 
+/**
+ * How far a document may expand through aliases before we stop following it: PyYAML shares an aliased value rather
+ * than copying it, so a "billion laughs" loads, but anything that walks the value (a merge, a dump to JSON, as
+ * cloud-init's later stages do) meets every expansion. Real cloud configs hold hundreds of values.
+ */
+export const YAML_LIMITS = { expandedValues: 100_000 };
+
+/** A document past a bound: its top-level keys (read without expanding anything) and what was exceeded. */
+export class YamlBoundError extends Error {
+  constructor(
+    readonly reason: string,
+    readonly keys: string[],
+  ) {
+    super(reason);
+  }
+}
+
+/** The number of values a document holds once every alias is expanded, counted once per distinct node (linear). */
+function expandedValues(value: unknown, limit: number): number {
+  const memo = new Map<object, number>();
+  const count = (v: unknown): number => {
+    if (typeof v !== "object" || v === null) return 1;
+    const known = memo.get(v);
+    if (known !== undefined) return known;
+    memo.set(v, limit + 1); // a cycle (an alias inside itself) expands without end
+    let n = 1;
+    for (const child of Array.isArray(v) ? v : Object.values(v)) {
+      n += count(child);
+      if (n > limit) break;
+    }
+    memo.set(v, n);
+    return n;
+  };
+  return count(value);
+}
+
 /** A file PyYAML would refuse: the 1-based line, where the parser says, and its reason. */
 export class YamlSyntaxError extends Error {
   constructor(
@@ -42,7 +78,10 @@ export function readYaml(text: string, filename?: string): YamlDocument {
     throw new YamlSyntaxError(err.reason, err.mark ? err.mark.line + 1 : undefined);
   }
   if (docs.length > 1) throw new YamlSyntaxError("expected a single document in the stream, but found another document", undefined);
-  return { value: docs[0], keyLines: topLevelKeyLines(text, events) };
+  const keyLines = topLevelKeyLines(text, events);
+  if (expandedValues(docs[0], YAML_LIMITS.expandedValues) > YAML_LIMITS.expandedValues)
+    throw new YamlBoundError(`its aliases expand to more than ${YAML_LIMITS.expandedValues} values (a "billion laughs")`, [...keyLines.keys()]);
+  return { value: docs[0], keyLines };
 }
 
 /** Walks the events of the first document: in its top-level mapping, every other node at depth 2 is a key. */

@@ -369,6 +369,26 @@ export class Ext4 {
     return (await this.resolve(path, follow)) !== null;
   }
 
+  /** What a special file is, by its mode: "a FIFO", "a character device", "a block device", "a socket". */
+  async kind(path: string): Promise<string | null> {
+    const r = await this.resolve(path);
+    if (!r) return null;
+    const t = r.inode.mode & 0xf000;
+    return t === 0x1000
+      ? "a FIFO"
+      : t === 0x2000
+        ? "a character device"
+        : t === 0x6000
+          ? "a block device"
+          : t === 0xc000
+            ? "a socket"
+            : t === 0x4000
+              ? "a directory"
+              : t === 0x8000
+                ? "a regular file"
+                : "not a regular file";
+  }
+
   async type(path: string, follow = true): Promise<"dir" | "file" | "symlink" | "other" | null> {
     const r = await this.resolve(path, follow);
     return r ? Inode.type(r.inode) : null;
