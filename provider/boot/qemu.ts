@@ -2,6 +2,7 @@
 import { spawn } from "node:child_process";
 import { access, constants, writeFile } from "node:fs/promises";
 import { delimiter, join } from "node:path";
+import { EXIT } from "../errors";
 import { ImageError } from "../image/errors";
 
 export type Accelerator = "kvm" | "tcg";
@@ -20,9 +21,11 @@ export async function findQemu(): Promise<string> {
       // try the next one
     }
   }
+  // A setting that names no program is a usage error (64); QEMU absent is a tool the command needs, unavailable (69).
   throw new ImageError(explicit ? `DO_IMAGE_QEMU=${explicit} is not an executable file` : "qemu-system-x86_64 is not on PATH, so the image cannot be booted", {
-    fix: INSTALL,
+    fix: explicit ? "set DO_IMAGE_QEMU to the path of qemu-system-x86_64, or unset it to use the one on PATH" : INSTALL,
     code: "qemu-missing",
+    exit: explicit ? EXIT.usage : EXIT.unavailable,
   });
 }
 
