@@ -3,6 +3,7 @@ import { createHash } from "node:crypto";
 import { closeSync, mkdirSync, openSync, readFileSync, readSync, renameSync, statSync, writeFileSync, type BigIntStats } from "node:fs";
 import { open, stat } from "node:fs/promises";
 import { dirname, join } from "node:path";
+import { DoImageError, EXIT } from "../errors";
 import { cacheDir } from "../package";
 
 export interface Progress {
@@ -92,7 +93,12 @@ export async function sha256File(path: string, onProgress?: (p: Progress) => voi
   const sha256 = h.digest("hex");
   const after = await stat(path, { bigint: true });
   if (after.mtimeNs !== st.mtimeNs || after.size !== st.size)
-    throw new Error(`${path} changed while it was being hashed; let whatever writes it finish, then run again`);
+    // the input, not do-image, is at fault: an input error (2), not a bug (70)
+    throw new DoImageError(`${path} changed while it was being hashed`, {
+      code: "file-changed",
+      fix: "let whatever writes the image finish, then run again",
+      exit: EXIT.unreadable,
+    });
   rememberHash(key, sha256);
   return { sha256, cached: false, size: total };
 }
