@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 import { load } from "js-yaml";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { UsageError } from "../errors";
+import { credential, UsageError } from "../errors";
 
 export interface TokenFlags {
   accessToken?: string;
@@ -48,6 +48,11 @@ function doctlToken(name: string | undefined, env: NodeJS.ProcessEnv): string | 
 
 /** The API settings for the client: endpoint and token, with the token from the first source that has one. */
 export function apiSettings(flags: TokenFlags, env: NodeJS.ProcessEnv = process.env): { token?: string; endpoint?: string } {
-  const token = flags.accessToken || env.DIGITALOCEAN_TOKEN || env.DIGITALOCEAN_ACCESS_TOKEN || doctlToken(flags.context, env);
+  const token =
+    credential([
+      ["--access-token", flags.accessToken],
+      ["DIGITALOCEAN_TOKEN", env.DIGITALOCEAN_TOKEN],
+      ["DIGITALOCEAN_ACCESS_TOKEN", env.DIGITALOCEAN_ACCESS_TOKEN],
+    ])?.value ?? credential([["the token in doctl's config", doctlToken(flags.context, env)]])?.value;
   return { token, endpoint: flags.apiUrl };
 }

@@ -1,5 +1,5 @@
 // Where the API is and which token to use: explicit settings first, then the environment, read at call time.
-import { DoImageError, EXIT } from "../errors";
+import { credential, DoImageError, EXIT } from "../errors";
 
 export const DEFAULT_API_URL = "https://api.digitalocean.com";
 
@@ -26,7 +26,11 @@ export class MissingTokenError extends DoImageError {
 }
 
 export function resolveApiSettings(explicit: ApiSettings = {}, env: NodeJS.ProcessEnv = process.env): ResolvedApiSettings {
-  const token = explicit.token || env.DIGITALOCEAN_TOKEN || env.DIGITALOCEAN_ACCESS_TOKEN;
+  const token = credential([
+    ["the API token given (digitalocean:token)", explicit.token],
+    ["DIGITALOCEAN_TOKEN", env.DIGITALOCEAN_TOKEN],
+    ["DIGITALOCEAN_ACCESS_TOKEN", env.DIGITALOCEAN_ACCESS_TOKEN],
+  ])?.value;
   if (!token) throw new MissingTokenError();
   const endpoint = (explicit.endpoint || env.DIGITALOCEAN_API_URL || DEFAULT_API_URL).replace(/\/+$/, "");
   return { endpoint, token };

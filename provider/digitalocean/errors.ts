@@ -17,8 +17,13 @@ export interface ApiErrorDetails {
   attempts: number;
   /** For a 429: how long DigitalOcean said to wait (retry-after or ratelimit-reset), when it said. */
   retryAfterMs?: number;
+  /** For a 429: whether do-image stopped because that wait was longer than it waits, or after its last attempt. */
+  gaveUp?: "wait-too-long" | "attempts";
   cause?: unknown;
 }
+
+/** A wait as people say it: seconds under a minute and a half, else minutes. */
+export const formatWait = (ms: number): string => (ms < 90_000 ? `${Math.max(1, Math.ceil(ms / 1000))} s` : `${Math.ceil(ms / 60_000)} min`);
 
 /** What to do about a failed call, by what failed. */
 function fixFor(d: ApiErrorDetails): string {
@@ -27,8 +32,10 @@ function fixFor(d: ApiErrorDetails): string {
   if (d.status === 401) return "the token is wrong or revoked: create a new one under API → Tokens in the control panel";
   if (d.status === 403) return "the token lacks a scope this needs: give it read and write access to images (and droplets, tags, regions)";
   if (d.status === 404) return "check the id: the resource does not exist, or belongs to another team";
+  if (d.status === 429 && d.retryAfterMs !== undefined && d.retryAfterMs > 0 && d.gaveUp !== "attempts")
+    return `DigitalOcean's rate limit (5,000 requests an hour, 250 a minute, shared by every client of the token) reopens in ${formatWait(d.retryAfterMs)}, longer than do-image waits: run again after that, or use a token other tools are not spending`;
   if (d.status === 429 && d.retryAfterMs !== undefined && d.retryAfterMs > 0)
-    return `DigitalOcean's rate limit (5,000 requests an hour, 250 a minute, shared by every client of the token) reopens in ${Math.ceil(d.retryAfterMs / 60_000)} min, longer than do-image waits: run again after that, or use a token other tools are not spending`;
+    return `DigitalOcean's rate limit held through ${d.attempts} attempts, each waiting as asked (last ${formatWait(d.retryAfterMs)}): another client is spending the token's budget (5,000 requests an hour, 250 a minute); run again later, or use a token of its own`;
   if (d.status === 429) return "DigitalOcean's rate limit held after every retry: wait a few minutes and run again";
   if (d.status >= 500) return "DigitalOcean had a server error on every attempt: run again later, or check status.digitalocean.com";
   return "correct what DigitalOcean's message names, then run again";

@@ -161,6 +161,7 @@ export class HttpClient {
         path: shownPath,
         attempts: attempt,
         retryAfterMs: res.status === 429 ? (retryAfterMs(res.headers, this.clock.now()) ?? undefined) : undefined,
+        gaveUp: res.status === 429 ? (attempt >= this.policy.maxAttempts ? "attempts" : "wait-too-long") : undefined,
       });
     }
   }

@@ -64,6 +64,25 @@ export class UsageError extends DoImageError {
   }
 }
 
+/**
+ * The first credential set among `sources` (each a name people know it by, and its value), refused with a usage
+ * error naming it when it holds a control character: a newline from `echo > file`, a carriage return from a Windows
+ * editor. Such a value cannot go into an HTTP header, and would otherwise fail as a network error after every retry.
+ */
+export function credential(sources: [name: string, value: string | undefined][]): { name: string; value: string } | undefined {
+  const found = sources.find(([, v]) => v);
+  if (!found) return undefined;
+  const [name, value] = found as [string, string];
+  const bad = /[\u0000-\u001f\u007f]/.exec(value);
+  if (bad)
+    throw new UsageError(
+      `${name} contains a control character (${JSON.stringify(bad[0])} at position ${bad.index + 1} of ${value.length})`,
+      `set ${name} to the value alone, without a trailing newline or other control characters${/^[A-Z_]+$/.test(name) ? ` (e.g. export ${name}="$(tr -d '\\r\\n' < file)")` : ""}`,
+      name,
+    );
+  return { name, value };
+}
+
 /** The exit code an error maps to: its own for ours, 70 (a bug) for anything else. */
 export function exitCodeOf(err: unknown): ExitCode {
   return err instanceof DoImageError ? err.exitCode : EXIT.internal;

@@ -1,5 +1,5 @@
 // Where Spaces is and which keys to use: explicit settings first, then the environment, read at call time.
-import { DoImageError, EXIT, UsageError } from "../errors";
+import { credential, DoImageError, EXIT, UsageError } from "../errors";
 
 export interface SpacesSettings {
   /** The Spaces region ("nyc3", "sfo3", …), used for the default endpoint. */
@@ -30,8 +30,14 @@ export class MissingSpacesKeysError extends DoImageError {
 }
 
 export function resolveSpacesSettings(explicit: SpacesSettings = {}, env: NodeJS.ProcessEnv = process.env): ResolvedSpacesSettings {
-  const accessKeyId = explicit.accessKeyId || env.SPACES_ACCESS_KEY_ID;
-  const secretAccessKey = explicit.secretAccessKey || env.SPACES_SECRET_ACCESS_KEY;
+  const accessKeyId = credential([
+    ["the Spaces access key given (digitalocean:spacesAccessId)", explicit.accessKeyId],
+    ["SPACES_ACCESS_KEY_ID", env.SPACES_ACCESS_KEY_ID],
+  ])?.value;
+  const secretAccessKey = credential([
+    ["the Spaces secret key given (digitalocean:spacesSecretKey)", explicit.secretAccessKey],
+    ["SPACES_SECRET_ACCESS_KEY", env.SPACES_SECRET_ACCESS_KEY],
+  ])?.value;
   if (!accessKeyId || !secretAccessKey) throw new MissingSpacesKeysError();
   return { ...spacesLocation(explicit, env), accessKeyId, secretAccessKey };
 }

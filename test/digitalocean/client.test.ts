@@ -217,6 +217,20 @@ describe("waits that the API asks for", () => {
     expect(clock.sleeps.length).toBe(0);
   });
 
+  test("a 429 that holds through every attempt says so with the real wait, not as a window reopening in a minute", async () => {
+    const clock = virtualClock();
+    Object.assign(emulator.faults, { burst429: 100, burst429Wait: { retryAfter: 1 } });
+    const c = new DigitalOceanClient({ endpoint: emulator.url, token: emulator.token, clock });
+    const err = await c.images
+      .list({ private: true })
+      .next()
+      .catch((e: unknown) => e);
+    Object.assign(emulator.faults, { burst429: 0 });
+    expect(err).toMatchObject({ status: 429, fix: expect.stringMatching(/held through \d+ attempts, each waiting as asked \(last 1 s\)/) });
+    expect((err as Error & { fix: string }).fix).not.toMatch(/reopens in/);
+    expect(clock.sleeps.every((ms) => ms === 1000)).toBe(true);
+  });
+
   test("a 503 with retry-after is waited out too, with a line saying so", async () => {
     const clock = virtualClock();
     Object.assign(emulator.faults, { burst503: 1, burst503RetryAfter: 20 });
