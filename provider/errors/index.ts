@@ -73,10 +73,11 @@ export function credential(sources: [name: string, value: string | undefined][])
   const found = sources.find(([, v]) => v);
   if (!found) return undefined;
   const [name, value] = found as [string, string];
-  const bad = /[\u0000-\u001f\u007f]/.exec(value);
-  if (bad)
+  let at = -1;
+  for (let i = 0; i < value.length && at < 0; i++) if (value.charCodeAt(i) < 0x20 || value.charCodeAt(i) === 0x7f) at = i;
+  if (at >= 0)
     throw new UsageError(
-      `${name} contains a control character (${JSON.stringify(bad[0])} at position ${bad.index + 1} of ${value.length})`,
+      `${name} contains a control character (${JSON.stringify(value[at])} at position ${at + 1} of ${value.length})`,
       `set ${name} to the value alone, without a trailing newline or other control characters${/^[A-Z_]+$/.test(name) ? ` (e.g. export ${name}="$(tr -d '\\r\\n' < file)")` : ""}`,
       name,
     );
