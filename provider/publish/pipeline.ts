@@ -1,7 +1,7 @@
 // The whole job once, for every face: check inputs → validate → upload → import or adopt → wait → transfer → clean up.
 import { DigitalOceanClient, DigitalOceanError, ImportFailedError, waitForImage, waitForTransfer, type ClientOptions, type Image } from "../digitalocean";
 import type { ValidationReport } from "../image";
-import { deleteImageObject, progressReporter, sha256File, uploadObject, uploadStream, type Progress, type UploadOptions, type UploadResult } from "../spaces";
+import { checkSpacesAccess, deleteImageObject, progressReporter, sha256File, uploadObject, uploadStream, type Progress, type UploadOptions, type UploadResult } from "../spaces";
 import { UsageError } from "../errors";
 import { inputError, PublishError, ValidationFailedError } from "./errors";
 import { checkInputs, type PublishInputs, type SpacesTarget } from "./inputs";
@@ -278,7 +278,10 @@ export async function publishImage(options: PublishOptions): Promise<PublishResu
   const importRegion = inputs.importRegion ?? regions[0];
   const client = new DigitalOceanClient(options.api);
   const emit = options.onEvent ?? (() => undefined);
+  // The API's token is proven by the region list, the Spaces keys by a listing of the bucket: before the file is
+  // hashed, and before anything is renamed, tagged, uploaded or imported.
   await requireRegions(client, regions);
+  if (file && spaces) await checkSpacesAccess({ ...spaces, bucket: spaces.bucket, region: spaces.region! });
 
   let sha256: string | undefined;
   if (file) {

@@ -1,6 +1,7 @@
 // Public face of spaces/: a pure uploader of files to a Spaces bucket (resumable multipart, bounded memory), and hashing.
 export {
   uploadObject,
+  checkSpacesAccess,
   deleteImageObject,
   imageUrl,
   publicObjectUrl,

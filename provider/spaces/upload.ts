@@ -491,6 +491,31 @@ export async function uploadStream(source: StreamSource, options: UploadOptions)
   });
 }
 
+/** The key checkSpacesAccess asks for: one no upload writes, so the answer is "no such key" when the keys work. */
+const ACCESS_PROBE_KEY = ".do-image-access-check";
+
+/**
+ * Proves the keys and the bucket with one cheap authenticated call (a ranged GET of a key that is not there) before anything is
+ * changed: a wrong secret, an unknown key or a missing bucket is found here, not after an image was renamed or
+ * imported. Throws explain()'s error naming the bucket and the fix.
+ */
+export async function checkSpacesAccess(options: SpacesSettings & { bucket: string }): Promise<void> {
+  const settings = resolveSpacesSettings(options);
+  const client = await spacesClient(settings);
+  const s3 = await import("@aws-sdk/client-s3");
+  try {
+    // A GET answers with S3's error codes in its body (a HEAD cannot); a key that does not exist is the good answer.
+    const res = await client.send(new s3.GetObjectCommand({ Bucket: options.bucket, Key: ACCESS_PROBE_KEY, Range: "bytes=0-0" }));
+    await res.Body?.transformToByteArray();
+  } catch (err) {
+    const code = (err as { Code?: string; name?: string }).Code ?? (err as { name?: string }).name;
+    if (code === "NoSuchKey") return;
+    throw explain(err, settings, options.bucket);
+  } finally {
+    client.destroy();
+  }
+}
+
 /**
  * Deletes an uploaded object and any unfinished multipart upload of the same key; a missing object is not an error.
  * Returns whether there was anything to delete.

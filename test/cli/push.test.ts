@@ -81,9 +81,31 @@ test("a wrong token fails with DigitalOcean's message and exit 1", async () => {
   const r = await doImage("ls");
   local.api.faults.echoAuth = false;
   env = saved;
+  console.log("DEBUG", r.code, r.stdout.slice(0, 600), r.stderr.slice(0, 600));
   expect(r.code).toBe(1);
   expect(r.stderr).toMatch(/401 unauthorized: Unable to authenticate you/);
   expect(r.stderr).not.toContain("dop_v1_wrong");
+});
+
+test("a wrong Spaces secret is found before anything changes: the image pushed before keeps its name, nothing is sent", async () => {
+  const first = await doImage("push", sample, "--region", "nyc3", "--name", "kept", "--skip", "boot-loader,kernel", "--json");
+  expect(first.code).toBe(0);
+  const id = JSON.parse(first.stdout).image.id as number;
+  const writes = () => local.api.state.log!.filter((l) => /^(POST|PUT|DELETE) /.test(l)).length;
+  const before = writes();
+  const saved = env;
+  env = { ...env, SPACES_SECRET_ACCESS_KEY: "not-the-secret" };
+  // the same content again: without the check first, the image was adopted and renamed, then the push failed
+  const r = await doImage("push", sample, "--region", "nyc3", "--name", "renamed-by-mistake", "--skip", "boot-loader,kernel", "--json");
+  env = saved;
+  expect(r.code).toBe(1);
+  expect(JSON.parse(r.stdout).error).toMatchObject({
+    code: expect.stringMatching(/SignatureDoesNotMatch/),
+    message: expect.stringMatching(/secret key does not match/),
+  });
+  expect(writes()).toBe(before);
+  expect(JSON.parse((await doImage("ls", "--json")).stdout)).toEqual([expect.objectContaining({ id, name: "kept" })]);
+  expect((await doImage("rm", String(id))).code).toBe(0);
 });
 
 test("usage errors exit 64 naming the flag or argument, before anything is read or sent", async () => {
