@@ -12,7 +12,12 @@ export interface InitramfsListing {
   layers: string[];
   /** Set when a layer could not be read: its compression, which this reader does not decode. */
   unreadable?: string;
+  /** Set when the listing stopped part-way (a layer past the size bound, damaged compressed data): why. */
+  partial?: string;
 }
+
+/** Thrown inside a decompressor's callback to stop it at the bound; never leaves this module. */
+class Bounded extends Error {}
 
 const MAGICS: [string, Buffer][] = [
   ["gzip", Buffer.from([0x1f, 0x8b])],
@@ -88,11 +93,11 @@ class CpioNames {
 }
 
 /** Decompresses `data` piece by piece into `sink`; false for a compression this reader does not decode. */
-async function decompressInto(kind: string, data: Buffer, sink: CpioNames): Promise<boolean> {
+async function decompressInto(kind: string, data: Buffer, sink: CpioNames, maxBytes: number): Promise<boolean> {
   let total = 0;
   const counted = (piece: Uint8Array) => {
     total += piece.length;
-    if (total > MAX_INITRAMFS_BYTES) throw new Error(`initramfs decompresses to more than ${MAX_INITRAMFS_BYTES} bytes`);
+    if (total > maxBytes) throw new Bounded(`it decompresses to more than ${maxBytes} bytes; listed as far as that`);
     sink.push(piece);
   };
   if (kind === "gzip") {
@@ -123,7 +128,8 @@ async function decompressInto(kind: string, data: Buffer, sink: CpioNames): Prom
   return false;
 }
 
-export async function listInitramfs(image: Buffer): Promise<InitramfsListing> {
+/** The names in an initramfs; a layer past `maxBytes` decompressed, or damaged, ends the listing with `partial` set. */
+export async function listInitramfs(image: Buffer, maxBytes = MAX_INITRAMFS_BYTES): Promise<InitramfsListing> {
   const out: InitramfsListing = { files: [], layers: [] };
   // Uncompressed archives first (early microcode), then, where they stop, at most one compressed layer to the end.
   const at = new CpioNames(out.files, () => out.layers.push("none")).push(image);
@@ -131,6 +137,11 @@ export async function listInitramfs(image: Buffer): Promise<InitramfsListing> {
   const kind = MAGICS.find(([, m]) => image.subarray(at, at + m.length).equals(m))?.[0];
   if (!kind) return out;
   const sink = new CpioNames(out.files, () => out.layers.push(kind));
-  if (!(await decompressInto(kind, image.subarray(at), sink))) out.unreadable = kind;
+  try {
+    if (!(await decompressInto(kind, image.subarray(at), sink, maxBytes))) out.unreadable = kind;
+  } catch (err) {
+    // zlib's and fzstd's errors on damaged data, or our bound: what was listed stands, and the rest is unknown
+    out.partial = err instanceof Bounded ? err.message : `its ${kind} data is damaged (${(err as Error).message}); listed as far as that`;
+  }
   return out;
 }

@@ -57,3 +57,21 @@ test("a compression this reader does not decode is named, with what was read bef
 test("garbage ends the listing instead of looping", async () => {
   expect(await listInitramfs(Buffer.from("not an initramfs at all"))).toEqual({ files: [], layers: [] });
 });
+
+test("a layer that decompresses past the bound is listed as far as the bound, and says so (never a bug)", async () => {
+  const names = Array.from({ length: 40 }, (_, i) => `usr/lib/modules/6.1.0/m${i}.ko`);
+  const image = gzipSync(cpio(names, () => 64 * 1024));
+  const l = await listInitramfs(image, 1024 * 1024);
+  expect(l.partial).toBe("it decompresses to more than 1048576 bytes; listed as far as that");
+  expect(l.files.length).toBeGreaterThan(0);
+  expect(l.files.length).toBeLessThan(names.length);
+  expect(l.files).toEqual(names.slice(0, l.files.length));
+  expect((await listInitramfs(image)).partial).toBeUndefined();
+});
+
+test("damaged gzip data ends the listing with the reason, keeping what was listed", async () => {
+  const good = gzipSync(cpio(MAIN));
+  const damaged = Buffer.concat([good.subarray(0, 10), Buffer.from("this is not deflate data at all"), good.subarray(40)]);
+  const l = await listInitramfs(damaged);
+  expect(l.partial).toMatch(/^its gzip data is damaged \(.+\); listed as far as that$/);
+});

@@ -204,8 +204,8 @@ async function kernelFiles(guest: Guest, cfg: BootConfig | undefined, seen: { ea
       "build an initramfs in the image: update-initramfs -c -k all (Debian, Ubuntu) or dracut -f --kver VERSION (Fedora, RHEL)",
     );
   }
-  const buf = await found.initrd.partition.ext.readFile(found.initrd.path, MAX_INITRAMFS_FILE);
-  if (!buf)
+  const buf = await found.initrd.partition.ext.readFile(found.initrd.path, MAX_INITRAMFS_FILE + 1);
+  if (!buf || buf.length > MAX_INITRAMFS_FILE)
     return result(
       id,
       "warn",
@@ -237,8 +237,18 @@ async function kernelFiles(guest: Guest, cfg: BootConfig | undefined, seen: { ea
         .replace(/-/g, "_"),
     ),
   );
-  seen.early = { names: inInitramfs, builtin: mods.builtin };
   const missing = needEarly.filter((d) => !inInitramfs.has(d));
+  if (listing.partial) {
+    evidence.push({ partition: found.initrd.partition.number, path: found.initrd.path, text: `not read to the end: ${listing.partial}` });
+    if (missing.length > 0)
+      return result(
+        id,
+        "warn",
+        `the initramfs ${found.initrd.path} was not read to the end (${listing.partial}), and ${missing.join(", ")} ${missing.length > 1 ? "were" : "was"} not among what was read`,
+        evidence,
+        "check by booting: do-image boot FILE",
+      );
+  } else seen.early = { names: inInitramfs, builtin: mods.builtin };
   const regen =
     "add the drivers to the initramfs in the image: echo virtio_pci virtio_blk ext4 | tr ' ' '\\n' >> /etc/initramfs-tools/modules && update-initramfs -u (Debian, Ubuntu), or dracut -f --no-hostonly --add-drivers 'virtio_pci virtio_blk ext4' (Fedora, RHEL)";
   if (missing.length > 0) {
