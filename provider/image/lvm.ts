@@ -16,13 +16,14 @@
 //   (sectors) } }`, `logical_volumes { name { segment_count, segmentN { start_extent, extent_count, type,
 //   stripe_count, stripes = ["pvN", first extent] } } }`. A "striped" segment with one stripe is linear; other kinds
 //   (RAID, thin, cache, snapshots, more stripes) are named but not mapped.
+import { GUEST_LIMITS } from "./guest-limits";
 import { ImageError } from "./errors";
 import type { ByteSource } from "./source";
 
 const SECTOR = 512;
 const MDA_MAGIC = " LVM2 x[5A%r0N*>";
 /** Bounds on what an image's metadata may make us read: LVM's own default metadata area is 1 MiB. */
-export const LVM_LIMITS = { metadataBytes: 4 * 1024 * 1024, depth: 32, areas: 16, volumes: 1024, segments: 1024 };
+export const LVM_LIMITS = GUEST_LIMITS.lvm;
 
 export interface PhysicalVolume {
   /** The PV's UUID, as LVM prints it (6-4-4-4-4-4-6 characters). */

@@ -6,13 +6,14 @@
 // fails to parse is logged and counts as empty; a document that is not a mapping counts as empty. Not followed: a
 // `conf_d` key naming another directory, `merge_how` in a file, and /run/cloud-init/cloud.cfg or the kernel command
 // line (neither exists in an image).
+import { GUEST_LIMITS } from "../guest-limits";
 import type { Ext4 } from "../ext4";
 import type { Evidence } from "./types";
 import { ImageError } from "../errors";
 import { readYaml, YamlBoundError, YamlSyntaxError } from "./yaml";
 
 /** Bounds on what a guest's cloud config may make us read. */
-export const CLOUD_CONFIG_LIMITS = { fileBytes: 1024 * 1024, files: 200_000 };
+export const CLOUD_CONFIG_LIMITS = { fileBytes: GUEST_LIMITS.cloudConfigFileBytes, files: GUEST_LIMITS.cloudConfigFiles };
 
 /** A config file our reading did not follow to the end (past a bound): which top-level keys it sets, and why. */
 export interface Unfollowed {

@@ -7,6 +7,7 @@
 // - the initramfs waits for the device the last root= on the command line names and gives up when it never appears:
 //   a device a Droplet lacks (/dev/sdaN, /dev/loopN, a UUID no filesystem has) is positive evidence;
 // - a root on an LVM logical volume appears only when the initramfs activates it, with the lvm tool and dm_mod.
+import { GUEST_LIMITS } from "../guest-limits";
 import type { Ext4 } from "../ext4";
 import { listInitramfs } from "../initramfs";
 import type { PartitionTable } from "../partitions";
@@ -17,7 +18,7 @@ import { lines, placeOf } from "./guest";
 import { result, type CheckResult, type Evidence } from "./types";
 
 /** Largest initramfs read; Debian's and Fedora's are 30–80 MiB. */
-const MAX_INITRAMFS_FILE = 512 * 1024 * 1024;
+const MAX_INITRAMFS_FILE = GUEST_LIMITS.initramfsFileBytes;
 
 /** Drivers a Droplet needs: its disk and NIC are virtio over PCI; the root filesystem is ext4 (which also mounts ext3). */
 const DISK_DRIVERS = ["virtio_pci", "virtio_blk", "ext4"];

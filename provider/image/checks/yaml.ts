@@ -1,6 +1,7 @@
 // YAML as cloud-init reads it: PyYAML's safe_load, which resolves plain scalars by YAML 1.1 (merge keys, octal, `on`
 // and `off`) and lets a later duplicate key win. Read with js-yaml's event parser, so one pass gives both the values
 // and the line each top-level key is on, for evidence.
+import { GUEST_LIMITS } from "../guest-limits";
 import { constructFromEvents, defineScalarTag, EVENT_ID, getScalarValue, NOT_RESOLVED, parseEvents, YAML11_SCHEMA, YAMLException, type Event } from "js-yaml";
 
 /** PyYAML's booleans: YAML 1.1's words without `y` and `n`, which PyYAML leaves as strings. */
@@ -25,7 +26,7 @@ export interface YamlDocument {
  * than copying it, so a "billion laughs" loads, but anything that walks the value (a merge, a dump to JSON, as
  * cloud-init's later stages do) meets every expansion. Real cloud configs hold hundreds of values.
  */
-export const YAML_LIMITS = { expandedValues: 100_000 };
+export const YAML_LIMITS = { expandedValues: GUEST_LIMITS.yamlExpandedValues };
 
 /** A document past a bound: its top-level keys (read without expanding anything) and what was exceeded. */
 export class YamlBoundError extends Error {

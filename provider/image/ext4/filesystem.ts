@@ -1,4 +1,5 @@
 // A read-only ext2/3/4 filesystem over any ByteSource: path lookup (following symlinks inside the image), files, directories.
+import { GUEST_LIMITS } from "../guest-limits";
 import { ImageError } from "../errors";
 import type { ByteSource } from "../source";
 import { parseDirBlock, type DirEntry } from "./directory";
@@ -8,9 +9,9 @@ import { INCOMPAT, RO_COMPAT, Superblock, SUPERBLOCK_OFFSET, SUPERBLOCK_SIZE } f
 
 export const ROOT_INODE = 2;
 /** Linux's limit on symlinks followed in one lookup. */
-const MAX_SYMLINKS = 40;
+const MAX_SYMLINKS = GUEST_LIMITS.symlinkHops;
 /** Largest file `readFile` returns; configuration files are far smaller, and memory stays bounded. */
-export const MAX_READ_FILE = 16 * 1024 * 1024;
+export const MAX_READ_FILE = GUEST_LIMITS.fileBytes;
 
 export interface Ext4Info {
   kind: "ext2" | "ext3" | "ext4";

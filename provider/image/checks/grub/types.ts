@@ -1,4 +1,5 @@
 // The shapes GRUB's reading shares: the disk as GRUB sees it, the files it names, and how a walk through its config ends.
+import { GUEST_LIMITS } from "../../guest-limits";
 import type { Evidence } from "../types";
 
 export interface GrubFiles {
@@ -41,7 +42,7 @@ export const REGENERATE =
   "regenerate GRUB's config in the image: update-grub (grub-mkconfig -o /boot/grub/grub.cfg), or grub2-mkconfig -o /boot/grub2/grub.cfg";
 
 /** Bounds on what one reading does, whatever the guest's config holds. */
-export const GRUB_LIMITS = { paths: 32, statements: 20_000, depth: 16, fileBytes: 1024 * 1024, valueBytes: 64 * 1024, blsEntries: 256 };
+export const GRUB_LIMITS = GUEST_LIMITS.grub;
 
 /** The config normal mode reads, with $root and $prefix as GRUB's kernel left them (else the config's partition and directory). */
 export interface GrubStartAt {
