@@ -81,7 +81,6 @@ test("a wrong token fails with DigitalOcean's message and exit 1", async () => {
   const r = await doImage("ls");
   local.api.faults.echoAuth = false;
   env = saved;
-  console.log("DEBUG", r.code, r.stdout.slice(0, 600), r.stderr.slice(0, 600));
   expect(r.code).toBe(1);
   expect(r.stderr).toMatch(/401 unauthorized: Unable to authenticate you/);
   expect(r.stderr).not.toContain("dop_v1_wrong");
