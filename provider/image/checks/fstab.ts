@@ -189,7 +189,7 @@ export async function checkFstab(guest: Guest, table: PartitionTable, init: Init
       // udev's links and libblkid's tag lookup are exact: mount(8) cannot find the root under this name
       problems.push({
         e,
-        why: `it matches ${placeOf(caseOnly.caseOnly)} only ignoring case, and udev's /dev/disk links and libblkid spell it ${caseOnly.spelled}: mount cannot find it, so systemd-remount-fs (or sysvinit's checkroot.sh) fails to remount the root read-write, and on a read-only root cloud-init cannot write and sshd does not start (seen booting such an image)`,
+        why: `it matches ${placeOf(caseOnly.caseOnly)} only ignoring case, and udev's /dev/disk links and libblkid spell it ${caseOnly.spelled}: mount cannot find it, so systemd-remount-fs fails to remount the root read-write, and on a read-only root cloud-init cannot write and sshd does not start (seen booting such an image)`,
         spelled: caseOnly.spelled,
       });
       continue;
@@ -219,9 +219,10 @@ export async function checkFstab(guest: Guest, table: PartitionTable, init: Init
   if (problems.length > 0) {
     const p = problems[0];
     if (p.spelled && p.e.file === "/")
+      // seen under systemd; how another init's remount of the root takes it is not followed
       return result(
         id,
-        "fail",
+        init === "systemd" ? "fail" : "warn",
         `/etc/fstab line ${p.e.line} names the root ${p.e.spec}: ${p.why}`,
         [...problems.map((x) => ({ partition: part, path: "/etc/fstab", line: x.e.line, text: x.e.text })), ...evidence, ...notes],
         `spell it as blkid prints it: ${p.spelled}`,
