@@ -1,7 +1,17 @@
 // The whole job once, for every face: check inputs → validate → upload → import or adopt → wait → transfer → clean up.
 import { DigitalOceanClient, DigitalOceanError, ImportFailedError, waitForImage, waitForTransfer, type ClientOptions, type Image } from "../digitalocean";
 import type { ValidationReport } from "../image";
-import { checkSpacesAccess, deleteImageObject, progressReporter, sha256File, uploadObject, uploadStream, type Progress, type UploadOptions, type UploadResult } from "../spaces";
+import {
+  checkSpacesAccess,
+  deleteImageObject,
+  progressReporter,
+  sha256File,
+  uploadObject,
+  uploadStream,
+  type Progress,
+  type UploadOptions,
+  type UploadResult,
+} from "../spaces";
 import { UsageError } from "../errors";
 import { inputError, PublishError, ValidationFailedError } from "./errors";
 import { checkInputs, type PublishInputs, type SpacesTarget } from "./inputs";
