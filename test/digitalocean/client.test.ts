@@ -199,15 +199,21 @@ describe("waits that the API asks for", () => {
     expect(clock.sleeps.length).toBe(1);
   });
 
-  test("a 429 asking for longer than do-image waits (the hourly budget) fails at once, saying when to run again", async () => {
+  /** One list call against `bursts` 429s that ask for `wait`, on a virtual clock: the error it ends with, and the sleeps. */
+  async function listThrough429s(bursts: number, wait: { retryAfter: number } | { resetIn: number }) {
     const clock = virtualClock();
-    Object.assign(emulator.faults, { burst429: 1, burst429Wait: { resetIn: 1800 } });
+    Object.assign(emulator.faults, { burst429: bursts, burst429Wait: wait });
     const c = new DigitalOceanClient({ endpoint: emulator.url, token: emulator.token, clock });
     const err = await c.images
       .list({ private: true })
       .next()
       .catch((e: unknown) => e);
     Object.assign(emulator.faults, { burst429: 0 });
+    return { clock, err };
+  }
+
+  test("a 429 asking for longer than do-image waits (the hourly budget) fails at once, saying when to run again", async () => {
+    const { clock, err } = await listThrough429s(1, { resetIn: 1800 });
     expect(err).toBeInstanceOf(DigitalOceanError);
     expect(err).toMatchObject({
       status: 429,
@@ -218,14 +224,7 @@ describe("waits that the API asks for", () => {
   });
 
   test("a 429 that holds through every attempt says so with the real wait, not as a window reopening in a minute", async () => {
-    const clock = virtualClock();
-    Object.assign(emulator.faults, { burst429: 100, burst429Wait: { retryAfter: 1 } });
-    const c = new DigitalOceanClient({ endpoint: emulator.url, token: emulator.token, clock });
-    const err = await c.images
-      .list({ private: true })
-      .next()
-      .catch((e: unknown) => e);
-    Object.assign(emulator.faults, { burst429: 0 });
+    const { clock, err } = await listThrough429s(100, { retryAfter: 1 });
     expect(err).toMatchObject({ status: 429, fix: expect.stringMatching(/held through \d+ attempts, each waiting as asked \(last 1 s\)/) });
     expect((err as Error & { fix: string }).fix).not.toMatch(/reopens in/);
     expect(clock.sleeps.every((ms) => ms === 1000)).toBe(true);
