@@ -194,13 +194,18 @@ export async function updateImage(client: DigitalOceanClient, image: Image, want
   return { image: changed.length > 0 ? await client.images.get(image.id) : image, changed };
 }
 
-/** Deletes an image and the object it was uploaded as; an image or object already gone is not an error. */
+/**
+ * Deletes an image and the object it was uploaded as; an image or object already gone is not an error. With an object,
+ * the Spaces keys are tried first: keys that cannot reach the bucket stop the delete before the image is gone, so
+ * nothing is left half-deleted (an image removed, its object orphaned).
+ */
 export async function deleteImage(
   client: DigitalOceanClient,
   imageId: number,
   object?: PublishedObject & Pick<SpacesTarget, "endpoint" | "accessKeyId" | "secretAccessKey">,
 ): Promise<{ image: "deleted" | "already-gone"; objectDeleted: boolean }> {
   let image: "deleted" | "already-gone" = "deleted";
+  if (object) await checkSpacesAccess(object);
   try {
     await client.images.delete(imageId);
   } catch (err) {
