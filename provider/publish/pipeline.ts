@@ -12,7 +12,7 @@ import {
   type UploadOptions,
   type UploadResult,
 } from "../spaces";
-import { UsageError } from "../errors";
+import { DoImageError, UsageError } from "../errors";
 import { inputError, PublishError, ValidationFailedError } from "./errors";
 import { checkInputs, type PublishInputs, type SpacesTarget } from "./inputs";
 import { lockContent, type ContentLock } from "./lock";
@@ -205,14 +205,23 @@ export async function deleteImage(
   object?: PublishedObject & Pick<SpacesTarget, "endpoint" | "accessKeyId" | "secretAccessKey">,
 ): Promise<{ image: "deleted" | "already-gone"; objectDeleted: boolean }> {
   let image: "deleted" | "already-gone" = "deleted";
-  if (object) await checkSpacesAccess(object);
+  // a bucket deleted since holds no object: the image still goes
+  const bucketGone = object
+    ? await checkSpacesAccess(object).then(
+        () => false,
+        (err: unknown) => {
+          if (err instanceof DoImageError && err.code === "spaces-NoSuchBucket") return true;
+          throw err;
+        },
+      )
+    : false;
   try {
     await client.images.delete(imageId);
   } catch (err) {
     if (!(err instanceof DigitalOceanError && err.notFound)) throw err;
     image = "already-gone";
   }
-  const objectDeleted = object ? await deleteImageObject(object) : false;
+  const objectDeleted = object && !bucketGone ? await deleteImageObject(object) : false;
   return { image, objectDeleted };
 }
 

@@ -39,3 +39,19 @@ test("a wrong Spaces secret stops the delete before the image is removed; the ri
   expect(await deleteImage(client, r.image.id, object)).toEqual({ image: "deleted", objectDeleted: true });
   expect((await local.s3.contents("images")).objects).not.toContain(object.key);
 });
+
+test("a bucket deleted since holds no object: the image is still removed", async () => {
+  const api = { endpoint: local.api.url, token: local.api.token, clock: scaledClock(0.001) };
+  const keys = { endpoint: local.s3.url, accessKeyId: local.s3.accessKeyId, secretAccessKey: local.s3.secretAccessKey };
+  const r = await publishImage({
+    api,
+    file: SAMPLE,
+    name: "bucket-gone",
+    regions: ["nyc3"],
+    spaces: { bucket: "images", keepObject: true, ...keys },
+    validation: { skip: ["boot-loader", "kernel"] },
+  });
+  const client = new DigitalOceanClient(api);
+  expect(await deleteImage(client, r.image.id, { ...r.object!, ...keys, bucket: "no-such-bucket" })).toEqual({ image: "deleted", objectDeleted: false });
+  await expect(client.images.get(r.image.id)).rejects.toMatchObject({ notFound: true });
+});
