@@ -50,8 +50,11 @@ test-boot: build ## only the real boots (QEMU under TCG, about 10 minutes on 2 c
 test-unit: build ## every suite but the real boots
 	$(JEST) --testPathIgnorePatterns /test/real-boots/
 
-fuzz: build ## fuzz validate and inspect longer than CI does: make fuzz N=20000 SEED=7 (failing cases land in test/fuzz/regressions)
+fuzz: build ## fuzz longer than CI: disk images (N=5000), guest files on every bootable corpus image (GUEST_N=1000), #26's reproducers measured
 	node dist/test/fuzz/fuzz.js --count=$(or $(N),5000) --seed=$(or $(SEED),$$RANDOM)
+	@# Guest files: root for the corpus build and loop mounts; failing cases land in test/fuzz/guest-regressions.
+	node dist/test/fuzz/guest.js --count=$(or $(GUEST_N),1000) --seed=$(or $(SEED),$$RANDOM)
+	node dist/test/fuzz/reproducers.js
 
 fixtures: ## build the tool-made test images (cached outside the repo)
 	bash test/fixtures/build.sh

@@ -11,11 +11,15 @@ export interface CaseResult {
   /** An error that was not one of do-image's typed errors: a bug, whatever the exit code. */
   bug?: string;
   rssMiB: number;
+  /** Each check's status, when validate gave a report. */
+  checks?: Record<string, string>;
 }
 
-async function exitOf<T>(run: () => Promise<T>, code: (r: T) => number): Promise<{ exit: number; bug?: string }> {
+async function exitOf<T>(run: () => Promise<T>, code: (r: T) => number, seen?: (r: T) => void): Promise<{ exit: number; bug?: string }> {
   try {
-    return { exit: code(await run()) };
+    const r = await run();
+    seen?.(r);
+    return { exit: code(r) };
   } catch (err) {
     if (err instanceof DoImageError) return { exit: exitCodeOf(err) };
     return { exit: EXIT.internal, bug: (err as Error)?.stack ?? String(err) };
@@ -26,15 +30,17 @@ async function main(): Promise<void> {
   for await (const line of createInterface({ input: process.stdin })) {
     if (!line.trim()) continue;
     const { id, file } = JSON.parse(line) as { id: number; file: string };
+    let checks: Record<string, string> | undefined;
     const v = await exitOf(
       () => validateImage(file),
       (r) => (unreadable(r) ? EXIT.unreadable : r.ok ? EXIT.ok : EXIT.refused),
+      (r) => (checks = Object.fromEntries(r.checks.map((c) => [c.id, c.status]))),
     );
     const i = await exitOf(
       () => inspectImage(file),
       (r) => (r.findings.some((f) => f.severity === "error") ? EXIT.refused : EXIT.ok),
     );
-    const result: CaseResult = { id, validate: v.exit, inspect: i.exit, bug: v.bug ?? i.bug, rssMiB: Math.round(process.memoryUsage().rss / 2 ** 20) };
+    const result: CaseResult = { id, validate: v.exit, inspect: i.exit, bug: v.bug ?? i.bug, rssMiB: Math.round(process.memoryUsage().rss / 2 ** 20), checks };
     process.stdout.write(`${JSON.stringify(result)}\n`);
   }
 }

@@ -26,7 +26,7 @@ export interface FuzzOptions {
 
 export interface Failure {
   case: number;
-  kind: "hang" | "crash" | "bug" | "exit" | "memory" | "disagree";
+  kind: "hang" | "crash" | "bug" | "exit" | "memory" | "disagree" | "stray";
   detail: string;
   mutation: Mutation;
   file?: string;
@@ -44,7 +44,7 @@ export interface FuzzReport {
 const CHILD = join(packageRoot(), "dist", "test", "fuzz", "child.js");
 
 /** A worker process, restarted after a hang or a crash. */
-class Worker {
+export class Worker {
   private child!: ChildProcessWithoutNullStreams;
   private waiting: ((r: CaseResult | { crashed: string }) => void) | null = null;
   private stderr = "";
@@ -95,7 +95,7 @@ class Worker {
 }
 
 /** What is wrong with one case's result, if anything. */
-function judge(r: CaseResult | { crashed: string } | { hang: true }, maxRssMiB: number, timeoutMs: number): Omit<Failure, "case" | "mutation"> | null {
+export function judge(r: CaseResult | { crashed: string } | { hang: true }, maxRssMiB: number, timeoutMs: number): Omit<Failure, "case" | "mutation"> | null {
   if ("hang" in r) return { kind: "hang", detail: `no answer within ${timeoutMs / 1000} s` };
   if ("crashed" in r) return { kind: "crash", detail: r.crashed };
   if (r.bug) return { kind: "bug", detail: r.bug };
