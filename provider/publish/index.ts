@@ -1,17 +1,9 @@
 // Public face of publish/: the one pipeline every face calls, its input rules, names and errors.
-export {
-  publishImage,
-  addRegions,
-  updateImage,
-  deleteImage,
-  findByMarker,
-  requireRegions,
-  type PublishOptions,
-  type PublishResult,
-  type PublishEvent,
-  type PublishedObject,
-  type ImageMetadata,
-} from "./pipeline";
+export { publishImage } from "./pipeline";
+export { addRegions, requireRegions } from "./regions";
+export { updateImage, deleteImage, type ImageMetadata } from "./manage";
+export { findByMarker } from "./adoption";
+export type { PublishOptions, PublishResult, PublishEvent, PublishedObject } from "./types";
 export {
   checkInputs,
   DISTRIBUTIONS,

@@ -1,5 +1,5 @@
 // The whole job once, for every face: check inputs → validate → upload → import or adopt → wait → transfer → clean up.
-import { DigitalOceanClient, DigitalOceanError, ImportFailedError, waitForImage, waitForTransfer, type ClientOptions, type Image } from "../digitalocean";
+import { DigitalOceanClient, DigitalOceanError, ImportFailedError, waitForImage, type Image } from "../digitalocean";
 import type { ValidationReport } from "../image";
 import {
   checkSpacesAccess,
@@ -8,222 +8,19 @@ import {
   sha256File,
   uploadObject,
   uploadStream,
-  type Progress,
   type UploadOptions,
   type UploadResult,
 } from "../spaces";
-import { DoImageError, UsageError } from "../errors";
 import { inputError, PublishError, ValidationFailedError } from "./errors";
-import { checkInputs, type PublishInputs, type SpacesTarget } from "./inputs";
+import { checkInputs, type SpacesTarget } from "./inputs";
 import { lockContent, type ContentLock } from "./lock";
-import { adoptionMarker, conversionOf, isAdoptionMarker, objectKey, uploadName } from "./naming";
+import { adoptionMarker, conversionOf, objectKey, uploadName } from "./naming";
 import { uploadFormatFor, type SentFormat, type UploadChoice } from "./upload-format";
 import { cachedValidation, requireFile } from "./validation";
-
-export type PublishEvent =
-  | { type: "validated"; report: ValidationReport }
-  | { type: "progress"; progress: Progress }
-  | { type: "sending-as"; format: SentFormat; reason: string }
-  | { type: "converted"; format: "qcow2"; bytes: number; virtualSize: number; dataClusters: number }
-  | { type: "converted"; format: "gzip"; bytes: number; fileSize: number }
-  | { type: "uploaded"; upload: UploadResult }
-  | { type: "adopted"; image: Image }
-  | { type: "waiting"; lock: string }
-  | { type: "duplicate-removed"; duplicate: number; image: Image }
-  | { type: "updated"; image: Image; changed: string[] }
-  | { type: "importing"; image: Image; status: string; elapsedMs: number }
-  | { type: "imported"; image: Image }
-  | { type: "transferring"; region: string; status: string; elapsedMs: number }
-  | { type: "transferred"; region: string }
-  | { type: "cleaned"; what: string };
-
-export interface PublishOptions extends PublishInputs {
-  api?: ClientOptions;
-  /**
-   * Who owns the image, for adoption: a retried publish with the same content and owner adopts the image instead of
-   * importing it twice. Without one, the content alone decides (the CLI: the same bytes pushed again are one image).
-   */
-  owner?: string;
-  /** How the face names an input field in its errors (the CLI: "spaces.bucket" → "--bucket"). @default the field */
-  fieldName?: (field: string) => string;
-  onEvent?: (e: PublishEvent) => void;
-}
-
-/** Where the uploaded object lives; set whenever a file was published, adopted or not. */
-export interface PublishedObject {
-  bucket: string;
-  region: string;
-  key: string;
-}
-
-export interface PublishResult {
-  image: Image;
-  upload?: UploadResult;
-  validation?: ValidationReport;
-  object?: PublishedObject;
-  sha256?: string;
-  /** How the file was (or would have been) sent, and why. */
-  uploadAs?: UploadChoice;
-  /** True when the uploaded object was deleted after the import. */
-  objectDeleted: boolean;
-  adopted: boolean;
-}
-
-/**
- * The image carrying the marker tag that is not a failed import, if one exists; the oldest (lowest id) when pushes
- * on several machines each created one, so that every one of them settles on the same image.
- */
-export async function findByMarker(client: DigitalOceanClient, marker: string): Promise<Image | null> {
-  let oldest: Image | null = null;
-  for await (const image of client.images.list({ private: true, tagName: marker })) {
-    if (image.status !== "deleted" && image.tags.includes(marker) && (!oldest || image.id < oldest.id)) oldest = image;
-  }
-  return oldest;
-}
-
-/**
- * After creating `mine`: if a push elsewhere created an image of the same content first, delete ours and use theirs.
- * (Pushes on one machine never get here twice: the content lock makes the later ones adopt before uploading.)
- */
-async function settle(client: DigitalOceanClient, marker: string, mine: Image, emit: (e: PublishEvent) => void): Promise<Image> {
-  const first = await findByMarker(client, marker);
-  if (!first || first.id >= mine.id) return mine;
-  await client.images.delete(mine.id).catch((err: unknown) => {
-    if (!(err instanceof DigitalOceanError && err.notFound)) throw err;
-  });
-  emit({ type: "duplicate-removed", duplicate: mine.id, image: first });
-  return first;
-}
-
-const unique = (xs: string[]) => [...new Set(xs)];
-
-/**
- * Regions DigitalOcean does not have, or has closed to new resources, as a usage error naming them and the open ones,
- * before anything is uploaded or created.
- */
-export async function requireRegions(client: DigitalOceanClient, regions: string[], field = "regions"): Promise<void> {
-  const known = new Map<string, boolean>();
-  for await (const r of client.regions.list()) known.set(r.slug, r.available);
-  const bad = regions.filter((r) => known.get(r) !== true);
-  if (bad.length === 0) return;
-  const open = [...known].filter(([, available]) => available).map(([slug]) => slug);
-  const why = bad.map((r) => (known.has(r) ? `${r} is not available for new resources` : `${r} is not a DigitalOcean region`)).join("; ");
-  throw new UsageError(`${why}`, `use one of ${open.sort().join(", ")}`, field);
-}
-
-interface TransferOptions {
-  timeoutMinutes?: number;
-  onEvent?: (e: PublishEvent) => void;
-}
-
-/** Checks the regions DigitalOcean has, then transfers the image to every one it is not yet in, all at once. */
-export async function addRegions(client: DigitalOceanClient, imageId: number, regions: string[], options: TransferOptions = {}): Promise<Image> {
-  const image = await client.images.get(imageId);
-  const missing = unique(regions).filter((r) => !image.regions.includes(r));
-  if (missing.length > 0) await requireRegions(client, missing);
-  return transfer(client, image, missing, options);
-}
-
-/** Transfers an image to regions already checked, all at once, and waits for them all; a transfer under way is joined. */
-async function transfer(client: DigitalOceanClient, image: Image, regions: string[], options: TransferOptions): Promise<Image> {
-  const imageId = image.id;
-  const missing = unique(regions).filter((r) => !image.regions.includes(r));
-  const inFlight = new Map<string, number>();
-  for await (const a of client.imageActions.list(imageId))
-    if (a.type === "transfer" && a.status === "in-progress" && a.region_slug) inFlight.set(a.region_slug, a.id);
-  const results = await Promise.allSettled(
-    missing.map(async (region) => {
-      const existing = inFlight.get(region);
-      // A transfer already under way (a retried update) is waited on, not started twice.
-      const action = existing ? await client.imageActions.get(imageId, existing) : await client.imageActions.transfer(imageId, region);
-      await waitForTransfer(client, imageId, action, {
-        timeoutMs: (options.timeoutMinutes ?? 60) * 60_000,
-        onProgress: (status, elapsedMs) => options.onEvent?.({ type: "transferring", region, status, elapsedMs }),
-      });
-      options.onEvent?.({ type: "transferred", region });
-    }),
-  );
-  const failed = results.map((r, i) => [r, missing[i]] as const).filter(([r]) => r.status === "rejected");
-  if (failed.length > 0) {
-    const why = failed.map(([r, region]) => `${region}: ${((r as PromiseRejectedResult).reason as Error).message}`).join("; ");
-    throw new PublishError(
-      `image ${imageId} could not be transferred to ${failed.map(([, r]) => r).join(", ")}: ${why}`,
-      imageId,
-      "transfer",
-      (failed[0][0] as PromiseRejectedResult).reason,
-    );
-  }
-  return client.images.get(imageId);
-}
-
-export interface ImageMetadata {
-  name?: string;
-  description?: string;
-  distribution?: string;
-  /** The user's tags; adoption markers on the image are kept whatever this says. */
-  tags?: string[];
-}
-
-/** Brings an image's name, description, distribution and tags to what is asked, in place; returns what changed. */
-export async function updateImage(client: DigitalOceanClient, image: Image, want: ImageMetadata): Promise<{ image: Image; changed: string[] }> {
-  const changed: string[] = [];
-  const put: { name?: string; description?: string; distribution?: string } = {};
-  if (want.name !== undefined && want.name !== image.name) put.name = want.name;
-  if (want.description !== undefined && want.description !== (image.description ?? "")) put.description = want.description;
-  if (want.distribution && want.distribution !== image.distribution) put.distribution = want.distribution;
-  if (Object.keys(put).length > 0) {
-    await client.images.update(image.id, put);
-    changed.push(...Object.keys(put));
-  }
-  if (want.tags) {
-    const have = new Set(image.tags.filter((t) => !isAdoptionMarker(t)));
-    const wanted = new Set(want.tags);
-    const resource = [{ resource_id: String(image.id), resource_type: "image" as const }];
-    for (const t of wanted) {
-      if (have.has(t)) continue;
-      await client.tags.create(t);
-      await client.tags.tag(t, resource);
-      changed.push(`+tag ${t}`);
-    }
-    for (const t of have)
-      if (!wanted.has(t)) {
-        await client.tags.untag(t, resource);
-        changed.push(`-tag ${t}`);
-      }
-  }
-  return { image: changed.length > 0 ? await client.images.get(image.id) : image, changed };
-}
-
-/**
- * Deletes an image and the object it was uploaded as; an image or object already gone is not an error. With an object,
- * the Spaces keys are tried first: keys that cannot reach the bucket stop the delete before the image is gone, so
- * nothing is left half-deleted (an image removed, its object orphaned).
- */
-export async function deleteImage(
-  client: DigitalOceanClient,
-  imageId: number,
-  object?: PublishedObject & Pick<SpacesTarget, "endpoint" | "accessKeyId" | "secretAccessKey">,
-): Promise<{ image: "deleted" | "already-gone"; objectDeleted: boolean }> {
-  let image: "deleted" | "already-gone" = "deleted";
-  // a bucket deleted since holds no object: the image still goes
-  const bucketGone = object
-    ? await checkSpacesAccess(object).then(
-        () => false,
-        (err: unknown) => {
-          if (err instanceof DoImageError && err.code === "spaces-NoSuchBucket") return true;
-          throw err;
-        },
-      )
-    : false;
-  try {
-    await client.images.delete(imageId);
-  } catch (err) {
-    if (!(err instanceof DigitalOceanError && err.notFound)) throw err;
-    image = "already-gone";
-  }
-  const objectDeleted = object && !bucketGone ? await deleteImageObject(object) : false;
-  return { image, objectDeleted };
-}
+import { findByMarker, settle } from "./adoption";
+import { updateImage } from "./manage";
+import { requireRegions, transfer } from "./regions";
+import type { PublishedObject, PublishEvent, PublishOptions, PublishResult } from "./types";
 
 /**
  * The error for a create that failed after an upload, saying what became of the object: deleted when DigitalOcean
