@@ -151,6 +151,14 @@ export class VmdkDisk implements VirtualDisk {
         code: "vmdk-corrupt",
       });
     }
+    // qemu's own bounds (block/vmdk.c): a grain over 1 GiB (0x200000 sectors) or a grain table over 512 entries is a
+    // corrupt header, refused before anything that size is allocated
+    if (header.grainSectors > 0x200000 || header.numGTEsPerGT > 512) {
+      throw new ImageError(
+        `${file}: VMDK header has grainSize ${header.grainSectors} sectors and numGTEsPerGT ${header.numGTEsPerGT}; qemu refuses grains over 0x200000 sectors and grain tables over 512 entries, so the header is corrupt`,
+        { file, offset: 20, fix: `re-create the image: qemu-img convert -O vmdk ${file} out.vmdk`, code: "vmdk-corrupt" },
+      );
+    }
     const gdEntries = Math.ceil(header.capacitySectors / (header.grainSectors * header.numGTEsPerGT));
     const gdOffset = Number(header.gdOffset) * SECTOR;
     checkWithinFile(host, "VMDK grain directory", gdOffset, gdEntries * 4);
