@@ -62,6 +62,18 @@ function positive(v: string): number {
   return n;
 }
 
+/**
+ * A duration in seconds: "90s", "15m", "1h", or a bare number in `bare` units. Returned with whether it had a unit, for
+ * the one flag whose bare numbers change meaning (regions add --timeout: minutes before, seconds next release).
+ */
+function duration(v: string, bare: "s" | "m"): { seconds: number; unitless: boolean } {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([smh])?\s*$/i.exec(v);
+  const n = m ? Number(m[1]) : NaN;
+  if (!m || !(n > 0)) throw new Error(`"${v}" is not a duration: write 90s, 15m or 1h`);
+  const unit = (m[2]?.toLowerCase() ?? bare) as "s" | "m" | "h";
+  return { seconds: n * { s: 1, m: 60, h: 3600 }[unit], unitless: !m[2] };
+}
+
 /** The flags `push` takes, by the publish input each one sets, so an input problem names the flag to change. */
 const PUSH_FLAGS: Record<string, string> = {
   file: "<file>",
@@ -101,7 +113,12 @@ const FILE_ARG = { name: "file", description: "disk image: raw, qcow2, VMDK, VDI
 
 /** The flags that shape a local boot, for `boot` and `validate --boot`. */
 const BOOT_FLAGS: FlagSpec[] = [
-  { name: "timeout", value: "<seconds>", description: "seconds before an unfinished boot fails (default 600 under TCG, 240 under KVM)", parse: positive },
+  {
+    name: "timeout",
+    value: "<seconds>",
+    description: "seconds before an unfinished boot fails, or with a unit: 10m (default 600 under TCG, 240 under KVM)",
+    parse: (v: string) => duration(v, "s").seconds,
+  },
   { name: "keep-console", value: "<file>", description: "write the whole serial console to this file" },
   { name: "accel", value: "<accel>", description: "accelerator: auto tries KVM and falls back to TCG", choices: ["auto", "kvm", "tcg"], default: "auto" },
   { name: "memory", value: "<MiB>", description: "guest memory", parse: positive, default: 1024 },
@@ -399,7 +416,13 @@ const PROGRAM: CommandSpec = {
             { name: "regions", description: "region slugs", variadic: true },
           ],
           flags: [
-            { name: "timeout", value: "<minutes>", description: "minutes to wait for each transfer", parse: positive, default: 60 },
+            {
+              name: "timeout",
+              value: "<duration>",
+              description:
+                "how long to wait for each transfer: 3600s, 60m or 1h (default 1h); a bare number is still minutes in this release, with a warning, and seconds from the next",
+              parse: (v: string) => duration(v, "m"),
+            },
             { name: "json", description: "print JSON" },
           ],
           run: async ([idArg, regionsArg], o) => {
@@ -413,9 +436,14 @@ const PROGRAM: CommandSpec = {
             const bad = regions.filter((r) => !REGION_SLUG.test(r));
             if (bad.length)
               throw new UsageError(`${bad.join(", ")}: not a region slug`, "region slugs are three letters and a digit, e.g. nyc3", "<regions...>");
+            const timeout = o.timeout as ReturnType<typeof duration> | undefined;
+            if (timeout?.unitless)
+              writeErr(
+                `warning: --timeout ${timeout.seconds / 60} is read as minutes, as before; bare numbers will be seconds in the next release, as for boot: write ${timeout.seconds / 60}m or ${timeout.seconds}s\n`,
+              );
             const printer = progressPrinter();
             await run(o.json as boolean, async () => {
-              const image = await addRegions(await client(o), id, regions, { timeoutMinutes: o.timeout as number, onEvent: printer.onEvent });
+              const image = await addRegions(await client(o), id, regions, { timeoutMinutes: (timeout?.seconds ?? 3600) / 60, onEvent: printer.onEvent });
               printer.stop();
               if (!o.json) writeOut(`${image.id}\t${image.regions.join(",")}\n`);
               return imageJson(image);

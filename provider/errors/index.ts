@@ -19,9 +19,80 @@ export const EXIT = Object.freeze({
 
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 
+/**
+ * Every error code do-image gives, as the JSON reports carry it ("code"): kebab-case names of our own, and two
+ * families whose second half is the service's own code, kept as the service spells it so it can be looked up in the
+ * service's documentation: `spaces-<S3 error code>` (spaces-NoSuchBucket) and `api-<DigitalOcean error id>`
+ * (api-not-found, api-unauthorized, and api-<errno> such as api-ECONNREFUSED when no answer came).
+ */
+export const ERROR_CODES = [
+  "usage",
+  "missing-token",
+  "missing-spaces-keys",
+  "file-changed",
+  "internal",
+  "truncated",
+  "read-outside-disk",
+  "field-out-of-range",
+  "size-over-limit",
+  "size-over-100gb",
+  "decompressed-over-limit",
+  "scratch-space",
+  "scratch-unusable",
+  "empty-file",
+  "xz",
+  "zstd",
+  "zip",
+  "tar",
+  "vhd",
+  "iso9660",
+  "gzip-corrupt",
+  "nested-compression",
+  "bzip2-corrupt",
+  "bzip2-randomised",
+  "boot-compressed",
+  "no-partition-table",
+  "gpt-corrupt",
+  "qcow2-backing-file",
+  "qcow2-compression-type",
+  "qcow2-corrupt",
+  "qcow2-encrypted",
+  "qcow2-external-data-file",
+  "qcow2-unknown-feature",
+  "qcow2-version",
+  "vhdx-corrupt",
+  "vhdx-differencing",
+  "vhdx-log-replay",
+  "vdi-unsupported",
+  "vdi-differencing",
+  "vdi-corrupt",
+  "vmdk-compression",
+  "vmdk-corrupt",
+  "vmdk-external-extents",
+  "ext-corrupt",
+  "ext-not-found",
+  "ext-symlink-loop",
+  "ext-unsupported",
+  "kvm-unavailable",
+  "qemu-broken",
+  "qemu-failed",
+  "qemu-missing",
+  "image-unreadable",
+  "validation-failed",
+  "validate-failed",
+  "upload-failed",
+  "import-failed",
+  "transfer-failed",
+  "update-failed",
+  "delete-failed",
+  "wait-timeout",
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number] | `spaces-${string}` | `api-${string}`;
+
 export interface DoImageErrorOptions {
   /** Stable and machine-readable, e.g. "qcow2-backing-file", "missing-token". */
-  code: string;
+  code: ErrorCode;
   /** What the user should do about it. */
   fix: string;
   /** @default EXIT.refused */
@@ -30,7 +101,7 @@ export interface DoImageErrorOptions {
 }
 
 export class DoImageError extends Error {
-  readonly code: string;
+  readonly code: ErrorCode;
   readonly fix: string;
   readonly exitCode: ExitCode;
 

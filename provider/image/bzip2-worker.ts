@@ -1,4 +1,5 @@
 // Worker thread of the parallel bzip2 decoder: decodes one block per message and hands the bytes back without copying.
+import type { ErrorCode } from "../errors";
 import { parentPort } from "node:worker_threads";
 import { BitReader, decodeBlock, OutOfInput, type BlockMemo } from "./bzip2";
 import { ImageError } from "./errors";
@@ -15,7 +16,7 @@ export interface BlockJob {
 
 export type BlockReply =
   | { id: number; ok: true; data: Uint8Array | null; storedCrc: number; fingerprint?: number; endBit: number }
-  | { id: number; ok: false; outOfInput: boolean; message: string; code: string; fix: string };
+  | { id: number; ok: false; outOfInput: boolean; message: string; code: ErrorCode; fix: string };
 
 /** This thread's last highly expanded block (each worker, and the main thread when there are none, has its own). */
 const memo: BlockMemo = { blocks: [] };

@@ -65,7 +65,8 @@ async function* gunzip(path: string, onRead: (n: number) => void): AsyncGenerato
     for await (const chunk of gz) yield chunk as Buffer;
   } catch (err) {
     const msg = (err as Error).message;
-    const truncated = /unexpected end/i.test(msg);
+    // zlib's own code, not its words: Z_BUF_ERROR at the end of input is a stream cut short
+    const truncated = (err as NodeJS.ErrnoException).code === "Z_BUF_ERROR";
     throw new ImageError(`${path}: gzip data ${truncated ? "ends early; the file is truncated" : `is corrupt (${msg})`}`, {
       file: path,
       fix: "download or copy the file again; gzip -t tells whether a .gz file is intact",

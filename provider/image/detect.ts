@@ -1,4 +1,5 @@
 // Identifies a file by content (never by name) and refuses what DigitalOcean cannot import, each with the fix.
+import type { ErrorCode } from "../errors";
 import { ImageError } from "./errors";
 import { QCOW2_MAGIC } from "./qcow2";
 import { VDI_SIGNATURE, VDI_SIGNATURE_OFFSET } from "./vdi";
@@ -21,7 +22,7 @@ const startsWith = (head: Buffer, bytes: number[], at = 0) => bytes.every((b, i)
 export async function sniff(src: ByteSource, label: string): Promise<Sniffed> {
   const head = await readUpTo(src, 0, SNIFF_BYTES);
   const tail = src.size >= 512 ? await src.read(src.size - 512, 512) : Buffer.alloc(0);
-  const refuse = (what: string, fix: string, code: string): never => {
+  const refuse = (what: string, fix: string, code: ErrorCode): never => {
     throw new ImageError(`${label} is ${what}, which DigitalOcean cannot import`, { file: label, offset: 0, fix, code });
   };
   if (head.length === 0) refuse("an empty file", "pass a disk image file", "empty-file");

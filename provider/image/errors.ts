@@ -1,5 +1,5 @@
 // The error every image reader throws: what was expected, what was found, where (file, offset), and the fix.
-import { DoImageError, EXIT, type ExitCode } from "../errors";
+import { DoImageError, EXIT, type ErrorCode, type ExitCode } from "../errors";
 
 export interface ImageErrorDetails {
   /** The file (or virtual disk) the problem is in. */
@@ -9,7 +9,7 @@ export interface ImageErrorDetails {
   /** What the user should do about it. */
   fix: string;
   /** A stable machine-readable code, e.g. "qcow2-backing-file". @default "image-unreadable" */
-  code?: string;
+  code?: ErrorCode;
   /** @default EXIT.unreadable: the file cannot be read as an image */
   exit?: ExitCode;
   cause?: unknown;

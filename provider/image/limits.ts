@@ -1,4 +1,5 @@
 // DigitalOcean's documented limits on a custom image, as findings with the limit that applied and the fix.
+import type { ErrorCode } from "../errors";
 import { formatBytes } from "./bytes";
 
 /** DigitalOcean's limit on an image's virtual size. Its documentation says "100 GB"; its API enforces 100 GiB. */
@@ -8,7 +9,7 @@ export const DECIMAL_100_GB = 100 * 1000 ** 3;
 
 export interface Finding {
   severity: "error" | "warning";
-  code: string;
+  code: ErrorCode;
   message: string;
   fix: string;
 }

@@ -1,4 +1,5 @@
 // Reader for VirtualBox VDI 1.1 images (dynamic and static), written here: no Node library reads VDI.
+import type { ErrorCode } from "../errors";
 import { diskSize, isZero } from "./bytes";
 import { checkWithinFile, readMapped, readMappedInto, type BlockLocation, type VirtualDisk } from "./disk";
 import { ImageError } from "./errors";
@@ -66,7 +67,7 @@ export class VdiDisk implements VirtualDisk {
     const file = host.name;
     checkWithinFile(host, "VDI header", 0, HEADER_SIZE);
     const h = VdiHeader.parse(await host.read(0, HEADER_SIZE), file);
-    const refuse = (what: string, offset: number, fix: string, code = "vdi-unsupported"): never => {
+    const refuse = (what: string, offset: number, fix: string, code: ErrorCode = "vdi-unsupported"): never => {
       throw new ImageError(`VDI header of ${file} at offset 0x${offset.toString(16)}: ${what}`, { file, offset, fix, code });
     };
     const convert = `convert it: qemu-img convert -O qcow2 ${file} out.qcow2`;

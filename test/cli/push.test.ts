@@ -56,8 +56,19 @@ test("push validates, uploads, imports, transfers in parallel and removes the ob
   expect(table[0]).toMatch(/^ID\s+Name\s+Status\s+Regions\s+Distribution\s+Size$/);
   expect(table[1]).toMatch(new RegExp(`^${r.image.id}\\s+app-v2\\s+available\\s+nyc3,sfo3,ams3`));
   expect((await doImage("ls", "--format", "ID,Tags", "--no-header")).stdout).toMatch(new RegExp(`^${r.image.id}\\s+web`));
-  const add = await doImage("regions", "add", String(r.image.id), "lon1", "sfo3", "--json");
+  const add = await doImage("regions", "add", String(r.image.id), "lon1", "sfo3", "--json", "--timeout", "30m");
   expect(JSON.parse(add.stdout).regions).toEqual(["nyc3", "sfo3", "ams3", "lon1"]);
+  expect(add.stderr).not.toMatch(/warning/);
+  // a bare number keeps its old meaning (minutes) for one release, and says so
+  const bare = await doImage("regions", "add", String(r.image.id), "lon1", "--timeout", "30");
+  expect(bare).toMatchObject({ code: 0 });
+  expect(bare.stderr).toMatch(
+    /warning: --timeout 30 is read as minutes, as before; bare numbers will be seconds in the next release, as for boot: write 30m or 1800s/,
+  );
+  expect(await doImage("regions", "add", String(r.image.id), "lon1", "--timeout", "soon")).toMatchObject({
+    code: 64,
+    stderr: expect.stringMatching(/--timeout.*"soon" is not a duration: write 90s, 15m or 1h/),
+  });
   expect(await doImage("rm", String(r.image.id))).toMatchObject({ code: 0, stdout: `deleted image ${r.image.id}\n` });
   expect(await doImage("rm", String(r.image.id))).toMatchObject({ code: 0, stdout: `image ${r.image.id} was already gone\n` });
 });
