@@ -172,6 +172,14 @@ export interface ImageDropletConfig {
   readonly vpcUuid?: string;
   readonly monitoring?: boolean;
   readonly backups?: boolean;
+  /** Install the Droplet agent (for the web console); it needs an image that supports it. @default false */
+  readonly dropletAgent?: boolean;
+  /** Shut down gracefully before destroying. @default false */
+  readonly gracefulShutdown?: boolean;
+  /** Grow the disk when resizing. @default true */
+  readonly resizeDisk?: boolean;
+  /** Block storage volumes to attach. */
+  readonly volumeIds?: string[];
 }
 
 /** A Droplet from a CustomImage, after the image; no IPv6 (custom images get none). */
@@ -191,6 +199,10 @@ export class ImageDroplet extends Construct {
       vpcUuid: config.vpcUuid,
       monitoring: config.monitoring,
       backups: config.backups,
+      dropletAgent: config.dropletAgent,
+      gracefulShutdown: config.gracefulShutdown,
+      resizeDisk: config.resizeDisk,
+      volumeIds: config.volumeIds,
       ipv6: false,
       dependsOn: [config.image.image],
     });

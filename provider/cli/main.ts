@@ -74,20 +74,28 @@ function duration(v: string, bare: "s" | "m"): { seconds: number; unitless: bool
   return { seconds: n * { s: 1, m: 60, h: 3600 }[unit], unitless: !m[2] };
 }
 
-/** The flags `push` takes, by the publish input each one sets, so an input problem names the flag to change. */
-const PUSH_FLAGS: Record<string, string> = {
+/**
+ * The flags `push` takes, by the publish input each one sets, so an input problem names the flag to change; every
+ * input schema.json documents is here or its absence explained (test/faces.test.ts).
+ */
+export const PUSH_FLAGS: Record<string, string> = {
   file: "<file>",
   regions: "--region/--regions",
   importRegion: "--region",
   name: "--name",
   distribution: "--distribution",
+  description: "--description",
   tags: "--tag",
   "spaces.bucket": "--bucket (or $SPACES_BUCKET)",
   "spaces.region": "--spaces-region",
+  "spaces.keyPrefix": "--key-prefix",
+  "spaces.access": "--public",
+  "spaces.keepObject": "--keep-object",
   "spaces.uploadAs": "--upload-as",
   "timeouts.import": "--import-timeout",
   "timeouts.transfer": "--import-timeout",
   "validation.skip": "--skip",
+  "validation.boot": "--boot",
 };
 const flagFor = (field: string) => PUSH_FLAGS[field.replace(/\[\d+\]$/, "")] ?? field;
 
@@ -110,6 +118,17 @@ function onInterrupt(what: string): () => void {
 }
 
 const FILE_ARG = { name: "file", description: "disk image: raw, qcow2, VMDK, VDI or VHDX, optionally gzip- or bzip2-compressed" };
+
+/** Whether validation boots the image, for `validate` and `push` (the publish input validation.boot). */
+const BOOT_WHEN_FLAG: FlagSpec = {
+  name: "boot",
+  value: "<when>",
+  bare: "auto",
+  choices: ["auto", "always", "never"] satisfies BootWhen[],
+  default: "never",
+  description:
+    "boot the image as a Droplet (QEMU, as `do-image boot`) and let the boot decide: auto (the bare flag) when a check that predicts the boot warns or cannot judge, always, or never; 1-3 minutes under TCG, under a minute under KVM",
+};
 
 /** The flags that shape a local boot, for `boot` and `validate --boot`. */
 const BOOT_FLAGS: FlagSpec[] = [
@@ -135,7 +154,7 @@ function bootOptions(o: Opts): BootOptions {
 }
 
 /** The command tree: each command's arguments, flags and body. Global flags stand before or after the command. */
-const PROGRAM: CommandSpec = {
+export const PROGRAM: CommandSpec = {
   name: "do-image",
   description: "Validate, boot, upload and import Linux disk images as DigitalOcean custom images",
   flags: [
@@ -176,15 +195,7 @@ const PROGRAM: CommandSpec = {
       flags: [
         { name: "json", description: 'print the JSON report: { "file", "ok", "checks": [ { "id", "status", "message", "evidence", "fix" } ] }' },
         { name: "skip", value: "<ids>", description: "comma-separated check ids whose failures count as warnings", parse: checkIds },
-        {
-          name: "boot",
-          value: "<when>",
-          bare: "auto",
-          choices: ["auto", "always", "never"] satisfies BootWhen[],
-          default: "never",
-          description:
-            "boot the image as a Droplet (QEMU, as `do-image boot`) and let the boot decide: auto (the bare flag) when a check that predicts the boot warns or cannot judge, always, or never; 1-3 minutes under TCG, under a minute under KVM",
-        },
+        BOOT_WHEN_FLAG,
         ...BOOT_FLAGS,
       ],
       run: async ([file], opts) => {
@@ -307,6 +318,7 @@ const PROGRAM: CommandSpec = {
         { name: "description", value: "<text>", description: "image description" },
         { name: "tag", value: "<tag>", description: "tag the image (repeatable, or comma-separated)", parse: list, default: [], hideDefault: true },
         { name: "skip", value: "<ids>", description: "checks whose failures count as warnings", parse: checkIds, default: [], hideDefault: true },
+        BOOT_WHEN_FLAG,
         { name: "force", description: "publish even when checks fail" },
         { name: "import-timeout", value: "<minutes>", description: "minutes to wait for the import and each transfer", parse: positive, default: 60 },
         { name: "json", description: "print the result as JSON" },
@@ -340,7 +352,7 @@ const PROGRAM: CommandSpec = {
                 keepObject: Boolean(o.keepObject),
                 uploadAs: o.uploadAs as "auto" | "original" | "qcow2" | "gzip",
               },
-              validation: { skip: o.force ? [...CHECK_IDS] : (o.skip as string[]) },
+              validation: { skip: o.force ? [...CHECK_IDS] : (o.skip as string[]), boot: o.boot as BootWhen },
               timeouts: { import: o.importTimeout as number, transfer: o.importTimeout as number },
             };
             // Every bad flag is a usage error, named as the flag, before anything is read, hashed or sent.

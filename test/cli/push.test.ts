@@ -127,6 +127,7 @@ test("usage errors exit 64 naming the flag or argument, before anything is read 
     [["push", sample, "--region", "nyc3", "--tag", "has space"], /--tag: tag "has space" may hold only/],
     [["push", sample, "--region", "nyc3", "--bucket", "Not_A_Bucket"], /--bucket \(or \$SPACES_BUCKET\): "Not_A_Bucket" is not a bucket name/],
     [["push", sample, "--region", "nyc3", "--distribution", "Plan9"], /--distribution: "Plan9" is not one DigitalOcean knows/],
+    [["push", sample, "--region", "nyc3", "--boot=sometimes"], /--boot.*sometimes/],
     [["ls", "--format", "ID,Colour"], /unknown column Colour/],
     [["bogus"], /unknown command 'bogus'/],
     [["push", sample, "--region", "nyc3", "--frobnicate"], /unknown option '--frobnicate'/],
