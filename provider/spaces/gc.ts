@@ -1,7 +1,8 @@
 // Unfinished multipart uploads under a prefix: listed, and aborted when older than a threshold. An interrupted push
 // leaves its parts for the next run to resume; the ones nobody resumes are stored, and billed, until aborted.
 import { resolveSpacesSettings, type SpacesSettings } from "./config";
-import { explain, spacesClient } from "./upload";
+import { explain } from "./errors";
+import { spacesClient } from "./objects";
 
 export interface UnfinishedUpload {
   key: string;
