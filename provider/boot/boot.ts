@@ -15,7 +15,9 @@ import { readPartitionTable } from "../image/partitions";
 import { configDrive, RELAY_SCRIPT, startMetadataService, type DropletIdentity, type MetadataService } from "./metadata";
 import { chooseAccelerator, findQemu, GUEST, qemuArgs, serconPort, type Accelerator } from "./qemu";
 import { exec, freshKey, login, readBanner, type KeyPair, type Remote } from "./ssh";
-import { classify, cleanLine, datasourceFrom, STAGES, type Stage, type StageReport } from "./stages";
+import type { Stage, StageReport } from "./stages";
+import { firmwareHandover, serialLines, StageTracker } from "./console";
+import { finish, parseResult } from "./verdict";
 
 export interface BootOptions {
   /** Seconds before an unfinished boot counts as failed at the stage it is in. @default 600 under TCG, 240 under KVM */
@@ -61,20 +63,10 @@ export interface BootReport {
   consoleTail: string[];
 }
 
-const TAIL = 40;
 /** How long sshd may take to answer after the guest says the boot is over (a login prompt, multi-user, cloud-init done). */
 const SETTLE_SECONDS = { tcg: 120, kvm: 45 };
 /** How long after the firmware's jump to the boot code a guest may stay silent (no boot loader, no kernel, no SSH). */
 const STALL_SECONDS = { tcg: 180, kvm: 60 };
-
-interface StageState {
-  status: "pass" | "fail" | "seen" | "pending";
-  /** The first failure seen for this stage: the one that explains it. */
-  failure?: string;
-  at?: number;
-  messages: string[];
-  evidence: string[];
-}
 
 /** The path QEMU (another process) can open to read the disk: the file itself, or our decompressed scratch file. */
 export function qemuPath(image: OpenedImage): string {
@@ -206,48 +198,12 @@ async function boot(
 
     const started = Date.now();
     const elapsed = () => Math.round((Date.now() - started) / 100) / 10;
-    const states = new Map<Stage, StageState>(STAGES.map((s) => [s, { status: "pending", messages: [], evidence: [] }]));
-    const tail: string[] = [];
-    let fatal: { stage: Stage; message: string } | undefined;
-    let endOfBoot: number | undefined; // when the guest said the boot is over (login prompt or multi-user)
-    let handedOver: number | undefined; // when SeaBIOS jumped to the disk's boot code
-    let cloudInitDone = false;
     let wake: () => void = () => undefined;
+    const tracker = new StageTracker(progress, elapsed, () => wake());
+    const states = tracker.states;
+    let handedOver: number | undefined; // when SeaBIOS jumped to the disk's boot code
 
-    const note = (stage: Stage, status: "pass" | "fail" | "seen", message: string, line?: string) => {
-      const st = states.get(stage)!;
-      if (line !== undefined) {
-        // The first lines a stage printed and its most recent ones: a failure comes last, after menus and banners.
-        const text = line.replace(/\s{3,}/g, "  ");
-        st.evidence.push(text.length > 240 ? `${text.slice(0, 239)}…` : text);
-        if (st.evidence.length > 12) st.evidence.splice(4, 1);
-      }
-      if (!st.messages.includes(message)) {
-        st.messages.push(message);
-        progress(`${elapsed().toFixed(1).padStart(6)} s  ${stage}: ${message}`);
-      }
-      if (status === "fail") st.failure ??= message;
-      if (status === "fail" || (status === "pass" && st.status !== "fail") || (status === "seen" && st.status === "pending")) {
-        st.status = status;
-        st.at ??= elapsed();
-      }
-    };
-
-    const onLine = (raw: string) => {
-      const line = cleanLine(raw);
-      if (!line.trim()) return;
-      tail.push(line);
-      if (tail.length > TAIL) tail.shift();
-      const s = classify(line);
-      if (!s) return;
-      note(s.stage, s.status, s.message, line);
-      if (s.fatal) fatal ??= { stage: s.stage, message: s.message };
-      if (s.stage === "cloud-init" && /finished with/.test(s.message)) cloudInitDone = true;
-      if (s.stage === "init" && s.status === "pass") endOfBoot ??= Date.now();
-      wake();
-    };
-
-    // The serial console and SeaBIOS's debug log arrive on Unix sockets QEMU connects to; lines are split here.
+    // The serial console and SeaBIOS's debug log arrive on Unix sockets QEMU connects to; lines are split in console.ts.
     const listen = async (path: string, onData: (d: Buffer) => void) => {
       const server = createNetServer((sock: Socket) => sock.on("data", onData));
       servers.push(server);
@@ -256,39 +212,21 @@ async function boot(
         server.listen(path, () => resolve());
       });
     };
-    // Lines are split on bytes and decoded as UTF-8 each, so GRUB's box drawing and systemd's bullets read right.
-    let serialBuf = Buffer.alloc(0);
     let lastOutput = Date.now();
+    const serial = serialLines((line) => tracker.line(line));
     await listen(files.serial, (d) => {
       consoleFile?.write(d);
       lastOutput = Date.now();
-      serialBuf = Buffer.concat([serialBuf, d]);
-      let nl: number;
-      while ((nl = serialBuf.indexOf(0x0a)) >= 0) {
-        onLine(serialBuf.subarray(0, nl).toString("utf8"));
-        serialBuf = serialBuf.subarray(nl + 1);
-      }
-      // GRUB and getty leave prompts without a newline; a console that never sends one is cut at 64 KiB.
-      const pending = serialBuf.toString("utf8");
-      if (/(login: ?|grub> ?|grub rescue> ?)$/.test(pending) || serialBuf.length > 65536) {
-        onLine(pending);
-        serialBuf = Buffer.alloc(0);
-      }
+      serial(d);
     });
-    let firmwareBuf = "";
-    await listen(files.firmware, (d) => {
-      firmwareBuf += d.toString("latin1");
-      const parts = firmwareBuf.split("\n");
-      firmwareBuf = parts.pop()!;
-      for (const p of parts) {
-        const m = /^Booting from (0000:7c00|Hard Disk)/.exec(p.trim());
-        if (m && handedOver === undefined) {
-          handedOver = Date.now();
-          note("firmware", "pass", "SeaBIOS jumped to the disk's boot code", `firmware log: ${p.trim()}`);
-          wake();
-        }
-      }
-    });
+    await listen(
+      files.firmware,
+      firmwareHandover((line) => {
+        handedOver = Date.now();
+        tracker.note("firmware", "pass", "SeaBIOS jumped to the disk's boot code", `firmware log: ${line}`);
+        wake();
+      }),
+    );
 
     const sshPort = await freePort();
     sshPortUsed = sshPort;
@@ -338,9 +276,9 @@ async function boot(
       });
 
     // The guest said its boot is over; past this, a missing banner or key will not come any more.
-    const settled = () => endOfBoot !== undefined && Date.now() - endOfBoot > (cloudInitDone ? 30 : SETTLE_SECONDS[accel]) * 1000;
+    const settled = () => tracker.endOfBoot !== undefined && Date.now() - tracker.endOfBoot > (tracker.cloudInitDone ? 30 : SETTLE_SECONDS[accel]) * 1000;
     const deadline = started + timeout;
-    while (!fatal && !exited) {
+    while (!tracker.fatal && !exited) {
       if (Date.now() > deadline) {
         deadlineHit = true;
         break;
@@ -366,20 +304,20 @@ async function boot(
         const banner = await readBanner(sshPort, 3000);
         if (banner) {
           if (!bannerSeen) {
-            note("network", "pass", `the guest answered at ${GUEST.address} (DHCP) through the forwarded port`);
-            note("sshd", "pass", `sshd answered: ${banner}`, banner);
+            tracker.note("network", "pass", `the guest answered at ${GUEST.address} (DHCP) through the forwarded port`);
+            tracker.note("sshd", "pass", `sshd answered: ${banner}`, banner);
             bannerSeen = true;
           }
           const r = await login(sshPort, user, key, 30_000);
           if (r.ok) {
             ssh = r.client;
-            note("login", "pass", `logged in as ${user} with the key from the config drive`);
+            tracker.note("login", "pass", `logged in as ${user} with the key from the config drive`);
             break;
           }
           loginRejected = r.reason;
           // Keys are installed by cloud-init before sshd starts, but give it until cloud-init reports it is done.
-          if (r.authRejected && (cloudInitDone || settled())) {
-            note("login", "fail", `the key from the config drive was refused for ${user}: ${r.reason}`);
+          if (r.authRejected && (tracker.cloudInitDone || settled())) {
+            tracker.note("login", "fail", `the key from the config drive was refused for ${user}: ${r.reason}`);
             break;
           }
         } else if (settled()) {
@@ -404,15 +342,15 @@ async function boot(
       if (v1) {
         const ds = /^(DataSource\w+)/.exec(v1.datasource)?.[1] ?? v1.datasource;
         const good = /ConfigDrive|DigitalOcean/.test(ds);
-        note(
+        tracker.note(
           "cloud-init",
           good ? "pass" : "seen",
           `cloud-init used ${v1.datasource}`,
           `/run/cloud-init/result.json: ${JSON.stringify({ datasource: v1.datasource })}`,
         );
-        for (const e of v1.errors.slice(0, 3)) note("cloud-init", "seen", `cloud-init reported an error: ${e.split("\n")[0]}`);
+        for (const e of v1.errors.slice(0, 3)) tracker.note("cloud-init", "seen", `cloud-init reported an error: ${e.split("\n")[0]}`);
       }
-      if (host.stdout === id.hostname) note("cloud-init", "pass", `hostname ${host.stdout} came from the config drive`);
+      if (host.stdout === id.hostname) tracker.note("cloud-init", "pass", `hostname ${host.stdout} came from the config drive`);
     }
 
     const report = finish({
@@ -421,7 +359,7 @@ async function boot(
       note: choice.note,
       seconds: elapsed(),
       states,
-      fatal,
+      fatal: tracker.fatal,
       deadlineHit,
       stalled: stalled ? STALL_SECONDS[accel] : undefined,
       loaderStalled: loaderStalled ? STALL_SECONDS[accel] : undefined,
@@ -433,7 +371,7 @@ async function boot(
       id,
       remote,
       metadata: metadata.requests,
-      tail,
+      tail: tracker.tail,
       loggedIn: ssh !== undefined,
     });
     progress(`verdict: ${report.verdict}${report.failedStage ? ` (failed at ${report.failedStage})` : ""} after ${report.seconds} s`);
@@ -447,163 +385,4 @@ async function boot(
   } finally {
     if (!keep) await cleanup();
   }
-}
-
-interface Outcome {
-  file: string;
-  accel: Accelerator;
-  note?: string;
-  seconds: number;
-  states: Map<Stage, StageState>;
-  fatal?: { stage: Stage; message: string };
-  deadlineHit: boolean;
-  /** Seconds the guest stayed silent after the firmware's jump, when that ended the boot. */
-  stalled?: number;
-  /** Seconds the boot loader stayed silent with no kernel following, when that ended the boot. */
-  loaderStalled?: number;
-  timeoutSeconds: number;
-  exited?: { code: number | null; stderr: string };
-  bannerSeen: boolean;
-  loginRejected?: string;
-  user: string;
-  id: DropletIdentity;
-  remote: Remote[];
-  metadata: string[];
-  tail: string[];
-  loggedIn: boolean;
-}
-
-/** Settles every stage: what was seen, what a later stage implies, the first failure and what was never reached. */
-function finish(o: Outcome): BootReport {
-  const st = (s: Stage) => o.states.get(s)!;
-  const fail = (s: Stage, message: string) => {
-    st(s).status = "fail";
-    st(s).failure ??= message;
-    st(s).messages.push(message);
-  };
-  const datasource = o.states
-    .get("cloud-init")!
-    .messages.map((m) => /cloud-init used (DataSource\w+)/.exec(m)?.[1] ?? datasourceFrom(m))
-    .filter(Boolean)
-    .pop();
-
-  // What the console showed settles stages a failed login leaves open: the datasource cloud-init used, the address.
-  if (datasource && /ConfigDrive|DigitalOcean/.test(datasource) && st("cloud-init").status === "seen") st("cloud-init").status = "pass";
-  if (st("network").messages.some((m) => m.includes(`with ${GUEST.address}`)) && st("network").status === "seen") st("network").status = "pass";
-
-  if (!o.loggedIn && !o.fatal) {
-    // No login and nothing fatal on the console: name the stage the evidence points at.
-    if (o.exited && o.exited.code !== 0) {
-      throw new ImageError(`QEMU stopped before the guest finished booting: ${o.exited.stderr.trim().split("\n").pop() ?? `exit ${o.exited.code}`}`, {
-        file: o.file,
-        fix: "check that the file is a disk image QEMU can open (qemu-img info FILE)",
-        code: "qemu-failed",
-      });
-    }
-    const ci = st("cloud-init");
-    if (o.loginRejected && o.bannerSeen) {
-      if (datasource && !/ConfigDrive|DigitalOcean/.test(datasource)) {
-        fail("cloud-init", `cloud-init used ${datasource}, not ConfigDrive or DigitalOcean, so the Droplet's SSH keys were not installed`);
-      } else if (ci.status === "pending") {
-        fail("cloud-init", "cloud-init printed nothing on the console and the Droplet's key was not installed");
-      }
-    } else if (o.loaderStalled) {
-      fail(
-        "boot-loader",
-        `the boot loader started, then printed nothing for ${o.loaderStalled} s and no kernel followed: it waits at a menu with no timeout, or at a prompt`,
-      );
-    } else if (!o.bannerSeen) {
-      const sshd = st("sshd");
-      if (st("init").status === "pending" && st("kernel").status === "pending" && st("boot-loader").status === "pending") {
-        const fw = st("firmware");
-        const stage: Stage = fw.status === "pending" ? "firmware" : "boot-loader";
-        fail(
-          stage,
-          o.stalled
-            ? `SeaBIOS jumped to the disk's boot code, then nothing: no boot loader, kernel or SSH within ${o.stalled} s (the MBR's boot code does not load anything)`
-            : o.deadlineHit
-              ? `nothing after the ${stage === "firmware" ? "firmware" : "firmware's hand-over"} appeared on the serial console within ${o.timeoutSeconds} s`
-              : "the guest stopped before the kernel started",
-        );
-      } else if (sshd.status === "seen" && sshd.messages.some((m) => /started sshd$/.test(m))) {
-        fail(
-          "network",
-          `sshd started in the guest but nothing answered at ${GUEST.address}:22: the guest did not take the address DHCP offers on its first NIC`,
-        );
-      } else if (st("init").status === "pass" || o.deadlineHit) {
-        const stage: Stage = st("init").status === "pass" ? "sshd" : (firstPending(o.states) ?? "sshd");
-        fail(
-          stage,
-          stage === "sshd"
-            ? 'the boot finished but sshd never answered on port 22 (no "Started ssh.service" on the console)'
-            : `not reached within ${o.timeoutSeconds} s`,
-        );
-      }
-    }
-    if (o.loginRejected && !st("login").messages.length) fail("login", `login as ${o.user} failed: ${o.loginRejected}`);
-  }
-
-  // Stages are in boot order: a later stage that passed implies the earlier ones did.
-  let failedStage: Stage | undefined;
-  const stages: StageReport[] = [];
-  let reachedLater = false;
-  for (let i = STAGES.length - 1; i >= 0; i--) {
-    const s = st(STAGES[i]);
-    if (s.status === "pass") reachedLater = true;
-    else if (reachedLater && s.status !== "fail") s.status = "pass";
-  }
-  for (const stage of STAGES) {
-    const s = st(stage);
-    let status: StageReport["status"];
-    let message: string;
-    if (failedStage && s.status !== "pass") {
-      status = "unknown";
-      message = `not reached: ${failedStage} failed`;
-    } else if (s.status === "fail") {
-      status = "fail";
-      failedStage = stage;
-      // What the stage itself reported (GRUB's error lines, say) explains the failure best, after the failure.
-      const reported = s.messages.filter((m) => / reported: /.test(m) && m !== s.failure);
-      message = [s.failure ?? s.messages.filter((m) => !/^systemd started/.test(m)).pop() ?? "failed", ...new Set(reported)].join("; ");
-    } else if (s.status === "pass") {
-      status = "pass";
-      message = s.messages.join("; ") || "implied: a later stage was reached (nothing on the serial console for this one)";
-    } else {
-      status = o.loggedIn ? "pass" : "unknown";
-      message = s.messages.join("; ") || (o.loggedIn ? "implied by the login" : "nothing seen");
-    }
-    stages.push({ stage, status, at: status === "unknown" ? undefined : s.at, message, evidence: s.evidence });
-  }
-  if (o.fatal && !failedStage) failedStage = o.fatal.stage;
-  const reported = o.remote.find((r) => r.command === "hostname")?.stdout;
-  return {
-    file: o.file,
-    verdict: o.loggedIn ? "works" : "fails",
-    failedStage: o.loggedIn ? undefined : (failedStage ?? firstPending(o.states) ?? "login"),
-    accelerator: o.accel,
-    acceleratorNote: o.note,
-    seconds: o.seconds,
-    stages,
-    user: o.user,
-    hostname: { given: o.id.hostname, reported },
-    datasource,
-    remote: o.remote,
-    metadataRequests: o.metadata,
-    consoleTail: o.tail,
-  };
-}
-
-/** cloud-init's /run/cloud-init/result.json: { v1: { datasource, errors } }. */
-function parseResult(text: string): { datasource: string; errors: string[] } | undefined {
-  try {
-    const v1 = (JSON.parse(text) as { v1?: { datasource?: unknown; errors?: unknown } }).v1;
-    if (!v1 || typeof v1.datasource !== "string") return undefined;
-    return { datasource: v1.datasource, errors: Array.isArray(v1.errors) ? v1.errors.map(String) : [] };
-  } catch {
-    return undefined;
-  }
-}
-
-function firstPending(states: Map<Stage, StageState>): Stage | undefined {
-  return STAGES.find((s) => states.get(s)!.status === "pending");
 }
