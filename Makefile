@@ -21,7 +21,7 @@ build: install ## compile TypeScript into dist/, and bundle the CLI into dist/cl
 	$(TSC) -p tsconfig.json
 	@# The AWS SDK, ssh2 and its native helper load from node_modules only when a command needs them. The bundle is plain
 	@# CommonJS, import() included, as bin.js runs it through a code cache in a vm.Script.
-	node_modules/.bin/esbuild provider/cli/main.ts provider/image/bzip2-worker.ts provider/image/deflate-worker.ts --bundle --platform=node --target=node20 \
+	node_modules/.bin/esbuild provider/cli/main.ts provider/image/codecs/bzip2-worker.ts provider/image/codecs/deflate-worker.ts --bundle --platform=node --target=node20 \
 	  --outdir=dist/cli --entry-names=[name] --sourcemap --log-level=warning --supported:dynamic-import=false \
 	  --external:@aws-sdk/* --external:ssh2 --external:cpu-features --external:lzma
 	@# The executable replaces tsc's bin.js with itself and its two helpers in one file: one module to resolve, not three.

@@ -1,10 +1,10 @@
 // Identifies a file by content (never by name) and refuses what DigitalOcean cannot import, each with the fix.
 import type { ErrorCode } from "../errors";
 import { ImageError } from "./errors";
-import { QCOW2_MAGIC } from "./qcow2";
-import { VDI_SIGNATURE, VDI_SIGNATURE_OFFSET } from "./vdi";
-import { VHDX_SIGNATURE } from "./vhdx";
-import { VMDK_DESCRIPTOR_TEXT, VMDK_MAGIC } from "./vmdk";
+import { QCOW2_MAGIC } from "./containers/qcow2";
+import { VDI_SIGNATURE, VDI_SIGNATURE_OFFSET } from "./containers/vdi";
+import { VHDX_SIGNATURE } from "./containers/vhdx";
+import { VMDK_DESCRIPTOR_TEXT, VMDK_MAGIC } from "./containers/vmdk";
 import { readUpTo, type ByteSource } from "./source";
 import type { Compression, ContainerFormat } from "./disk";
 

@@ -1,7 +1,7 @@
 // GPT header and partition entry array (UEFI spec, chapter 5), with both CRC-32s checked and the backup as fallback.
 import { guidToString, isZero, readU64LE } from "./bytes";
 import type { ByteSource } from "./source";
-import { zlib } from "./zlib";
+import { zlib } from "./codecs/zlib";
 
 const GPT_SIGNATURE = "EFI PART";
 const MIN_HEADER_SIZE = 92;

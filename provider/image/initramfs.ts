@@ -2,7 +2,7 @@
 // newc/crc cpio archives ("070701"/"070702"), one after another, the first often an uncompressed early-microcode
 // archive and the last compressed (gzip or zstd here; xz, lz4, lzma and bzip2 are named but not read).
 import { GUEST_LIMITS } from "./guest-limits";
-import { zlib } from "./zlib";
+import { zlib } from "./codecs/zlib";
 
 /** The most decompressed bytes read from one initramfs; a real one is well under this. */
 const MAX_INITRAMFS_BYTES = GUEST_LIMITS.initramfsUnpackedBytes;

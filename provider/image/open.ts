@@ -1,14 +1,14 @@
 // Opens any supported image file, decompressing gzip or bzip2 first, and returns its virtual disk.
-import type { SpoolOptions } from "./compression";
+import type { SpoolOptions } from "./codecs/compression";
 import { sniff } from "./detect";
 import type { Compression, VirtualDisk } from "./disk";
 import { ImageError } from "./errors";
-import { Qcow2Disk } from "./qcow2";
-import { RawDisk } from "./raw";
+import { Qcow2Disk } from "./containers/qcow2";
+import { RawDisk } from "./containers/raw";
 import { FileSource, type HostSource } from "./source";
-import { VdiDisk } from "./vdi";
-import { VhdxDisk } from "./vhdx";
-import { refuseDescriptorVmdk, VmdkDisk } from "./vmdk";
+import { VdiDisk } from "./containers/vdi";
+import { VhdxDisk } from "./containers/vhdx";
+import { refuseDescriptorVmdk, VmdkDisk } from "./containers/vmdk";
 
 export interface OpenedImage {
   file: string;
@@ -57,7 +57,7 @@ export async function openImage(path: string, options: OpenOptions = {}): Promis
       compression = s.compression;
       await file.close();
       // Loaded on first use so that uncompressed images do not pay for the decompressors at start-up.
-      const { spool } = await import("./compression");
+      const { spool } = await import("./codecs/compression");
       host = await spool(path, s.compression, options);
     }
     const disk = await openContainer(host, host.name);

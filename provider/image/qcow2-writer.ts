@@ -6,9 +6,9 @@
 import { availableParallelism } from "node:os";
 import { UsageError } from "../errors";
 import { isZero } from "./bytes";
-import type { DeflateJob, DeflateReply } from "./deflate-worker";
+import type { DeflateJob, DeflateReply } from "./codecs/deflate-worker";
 import type { VirtualDisk } from "./disk";
-import { workerPool, type Executor } from "./pool";
+import { workerPool, type Executor } from "./codecs/pool";
 
 const CLUSTER_BITS = 16;
 const CLUSTER = 1 << CLUSTER_BITS;
@@ -137,7 +137,7 @@ export function compressedQcow2(disk: VirtualDisk, options: CompressedQcow2Optio
     const pool = await workerPool<DeflateJob, DeflateReply>(
       "deflate-worker",
       workers,
-      async () => (await import("./deflate-worker")).runJob,
+      async () => (await import("./codecs/deflate-worker")).runJob,
       (id, err) => ({ id, bytes: new Uint8Array(0), out: new Uint8Array(0), lengths: [], stored: 0, error: err.message }),
     );
     try {

@@ -1,7 +1,7 @@
 // Unit tests of every container reader over in-memory images: the bytes read back are the bytes the builder put in.
 import { createHash } from "node:crypto";
 import { BufferSource, ImageError, openContainer, type VirtualDisk } from "../../provider/image";
-import { bunzip2 } from "../../provider/image/bzip2-parallel";
+import { bunzip2 } from "../../provider/image/codecs/bzip2-parallel";
 import { qcow2Image, vdiImage, vhdxImage, type ClusterSpec } from "../support/builders";
 
 const MiB = 1024 * 1024;

@@ -171,8 +171,8 @@ describeWithFixtures("bzip2 blocks decode in parallel worker threads", (fx) => {
     async (file) => {
       // The compiled module: its worker threads run the compiled worker beside it (make test builds dist/ first).
       const { bunzip2 } = (await import(
-        join(__dirname, "..", "..", "dist", "provider", "image", "bzip2-parallel.js")
-      )) as typeof import("../../provider/image/bzip2-parallel");
+        join(__dirname, "..", "..", "dist", "provider", "image", "codecs", "bzip2-parallel.js")
+      )) as typeof import("../../provider/image/codecs/bzip2-parallel");
       let info: { parallel: boolean; workers: number } | undefined;
       const h = createHash("sha256");
       for await (const chunk of bunzip2(createReadStream(fx.path(file), { highWaterMark: 1 << 16 }) as AsyncIterable<Buffer>, file, {

@@ -1,6 +1,6 @@
 // In-memory image builders for unit tests: small, exact disks in every container, made without any external tool.
 import { crc32, deflateRawSync } from "node:zlib";
-import { crc32c } from "../../provider/image/crc32c";
+import { crc32c } from "../../provider/image/codecs/crc32c";
 
 export function guidBytes(guid: string): Buffer {
   const hex = guid.replace(/-/g, "");

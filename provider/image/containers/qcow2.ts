@@ -1,9 +1,9 @@
 // Reader for qcow2 v2 and v3 images (QEMU's docs/interop/qcow2.txt), written here: no Node library reads qcow2.
-import { diskSize, readU64BE } from "./bytes";
-import { checkWithinFile, LruCache, readMapped, readMappedInto, type BlockLocation, type VirtualDisk } from "./disk";
-import { ImageError } from "./errors";
-import type { HostSource } from "./source";
-import { zlib } from "./zlib";
+import { diskSize, readU64BE } from "../bytes";
+import { checkWithinFile, LruCache, readMapped, readMappedInto, type BlockLocation, type VirtualDisk } from "../disk";
+import { ImageError } from "../errors";
+import type { HostSource } from "../source";
+import { zlib } from "../codecs/zlib";
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 

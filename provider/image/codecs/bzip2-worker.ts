@@ -1,8 +1,8 @@
 // Worker thread of the parallel bzip2 decoder: decodes one block per message and hands the bytes back without copying.
-import type { ErrorCode } from "../errors";
+import type { ErrorCode } from "../../errors";
 import { parentPort } from "node:worker_threads";
 import { BitReader, decodeBlock, OutOfInput, type BlockMemo } from "./bzip2";
-import { ImageError } from "./errors";
+import { ImageError } from "../errors";
 
 export interface BlockJob {
   id: number;

@@ -1,9 +1,9 @@
 // Reader for VirtualBox VDI 1.1 images (dynamic and static), written here: no Node library reads VDI.
-import type { ErrorCode } from "../errors";
-import { diskSize, isZero } from "./bytes";
-import { checkWithinFile, readMapped, readMappedInto, type BlockLocation, type VirtualDisk } from "./disk";
-import { ImageError } from "./errors";
-import type { HostSource } from "./source";
+import type { ErrorCode } from "../../errors";
+import { diskSize, isZero } from "../bytes";
+import { checkWithinFile, readMapped, readMappedInto, type BlockLocation, type VirtualDisk } from "../disk";
+import { ImageError } from "../errors";
+import type { HostSource } from "../source";
 
 export const VDI_SIGNATURE = 0xbeda107f;
 export const VDI_SIGNATURE_OFFSET = 0x40;

@@ -1,9 +1,9 @@
 // Reader for VMDK hosted sparse extents (monolithicSparse, streamOptimized), after VMware's Virtual Disk Format 5.0 spec.
-import { readU64LE } from "./bytes";
-import { checkWithinFile, LruCache, readMapped, readMappedInto, type BlockLocation, type VirtualDisk } from "./disk";
-import { ImageError } from "./errors";
-import type { HostSource } from "./source";
-import { zlib } from "./zlib";
+import { readU64LE } from "../bytes";
+import { checkWithinFile, LruCache, readMapped, readMappedInto, type BlockLocation, type VirtualDisk } from "../disk";
+import { ImageError } from "../errors";
+import type { HostSource } from "../source";
+import { zlib } from "../codecs/zlib";
 
 export const VMDK_MAGIC = 0x564d444b; // "KDMV" read little-endian
 export const VMDK_DESCRIPTOR_TEXT = "# Disk DescriptorFile";

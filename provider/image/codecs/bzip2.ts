@@ -1,5 +1,5 @@
 // bzip2 decoder written here (no maintained JS library decodes multi-stream bzip2 in bounded memory), block by block.
-import { ImageError } from "./errors";
+import { ImageError } from "../errors";
 
 const BLOCK_MAGIC_HI = 0x314159;
 const BLOCK_MAGIC_LO = 0x265359;

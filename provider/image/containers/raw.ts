@@ -1,6 +1,6 @@
 // A raw disk image: the file's bytes are the virtual disk's bytes.
-import type { VirtualDisk } from "./disk";
-import type { HostSource } from "./source";
+import type { VirtualDisk } from "../disk";
+import type { HostSource } from "../source";
 
 export class RawDisk implements VirtualDisk {
   readonly format = "raw" as const;

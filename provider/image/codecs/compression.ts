@@ -1,15 +1,15 @@
 // Streams a gzip or bzip2 image once, in bounded memory, into an unlinked sparse scratch file the readers can seek in.
-import { DoImageError, EXIT } from "../errors";
+import { DoImageError, EXIT } from "../../errors";
 // fs.promises is read where it is used: the property loads node:fs/promises, which opening an image never needs.
 import { createReadStream, promises as fsp } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { bunzip2 } from "./bzip2-parallel";
-import { formatBytes, isZero } from "./bytes";
-import { ImageError } from "./errors";
-import { MAX_VIRTUAL_SIZE } from "./limits";
-import { closeFd, openFd, truncateFd, writeFd } from "./fd";
-import { FileSource } from "./source";
+import { formatBytes, isZero } from "../bytes";
+import { ImageError } from "../errors";
+import { MAX_VIRTUAL_SIZE } from "../limits";
+import { closeFd, openFd, truncateFd, writeFd } from "../fd";
+import { FileSource } from "../source";
 import { zlib } from "./zlib";
 
 const CHUNK = 1024 * 1024;

@@ -1,9 +1,9 @@
 // Reader for VHDX images (Microsoft's [MS-VHDX] v1), dynamic and fixed, written here: no Node library reads VHDX.
-import { diskSize, guidToString, isZero, readU64LE } from "./bytes";
-import { crc32c } from "./crc32c";
-import { checkWithinFile, readMapped, readMappedInto, type BlockLocation, type VirtualDisk } from "./disk";
-import { ImageError } from "./errors";
-import type { HostSource } from "./source";
+import { diskSize, guidToString, isZero, readU64LE } from "../bytes";
+import { crc32c } from "../codecs/crc32c";
+import { checkWithinFile, readMapped, readMappedInto, type BlockLocation, type VirtualDisk } from "../disk";
+import { ImageError } from "../errors";
+import type { HostSource } from "../source";
 
 export const VHDX_SIGNATURE = "vhdxfile";
 const HEADER_OFFSETS = [64 * 1024, 128 * 1024];

@@ -1,9 +1,9 @@
 // Parallel bzip2 decoding: blocks are found by their bit-aligned magic and decoded in worker threads, in order.
 import { availableParallelism } from "node:os";
 import { BitReader, BLOCK_MAGIC, EOS_MAGIC, OutOfInput } from "./bzip2";
-import { isZero } from "./bytes";
+import { isZero } from "../bytes";
 import type { BlockJob, BlockReply } from "./bzip2-worker";
-import { ImageError } from "./errors";
+import { ImageError } from "../errors";
 import { workerPool, type Executor } from "./pool";
 
 /** The largest a compressed block can be (900 kB of input, bzip2's worst-case expansion is well under 25 %). */
