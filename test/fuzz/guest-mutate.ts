@@ -40,7 +40,10 @@ export function ownersOf(path: string): CheckId[] {
   if (path.startsWith("/etc/cloud")) return ["cloud-init", "cloud-init-datasources", "network"];
   if (path === "/etc/fstab") return ["fstab", "filesystem"];
   if (/^\/boot\/(grub2?|extlinux|syslinux)\//.test(path)) return GRUB_READERS;
-  if (/^\/boot\/(initrd|initramfs|vmlinuz|config-)/.test(path)) return ["kernel", "boot-loader"];
+  // GRUB opens the kernel and the initramfs: one it cannot open stops the entry, and with it the command line the
+  // checks downstream read (sshd's first-boot presets, say), as a change to grub.cfg does
+  if (/^\/boot\/(initrd|initramfs|vmlinuz)/.test(path)) return GRUB_READERS;
+  if (/^\/boot\/config-/.test(path)) return ["kernel"];
   if (path === "/var/lib/dpkg/status") return ["cloud-init", "cloud-init-datasources", "network"];
   if (path.startsWith("/etc/systemd/system")) return ["sshd", "network", "cloud-init", "cloud-init-datasources"];
   if (/^\/etc\/(network|netplan|NetworkManager|systemd\/network)/.test(path)) return ["network"];

@@ -113,6 +113,19 @@ export const REPRODUCERS: Reproducer[] = [
     exit: 0,
   },
   {
+    // GRUB cannot open it ("too deep nesting of symlinks") and boots the kernel without it, which cannot mount its
+    // root: a boot of this image fails at the kernel, "VFS: Unable to mount root fs"
+    name: "the initramfs GRUB loads is a symlink to itself",
+    seed: "bootable",
+    build: (seed, dir) => {
+      const initrd = seed.entries.find((e) => e.path.startsWith("/boot/initrd"))!.path;
+      return edit([`rm ${initrd}`, "cd /boot", `symlink ${initrd.slice("/boot/".length)} ${initrd}`])(seed, dir);
+    },
+    owner: { check: "kernel", status: "fail", message: /needs virtio_pci, virtio_blk as modules but has no initramfs/ },
+    alsoMoves: ["boot-loader"],
+    exit: 1,
+  },
+  {
     name: "cloud.cfg's size field claims 2^62 bytes",
     seed: "sample",
     build: edit(["sif /etc/cloud/cloud.cfg size 0x4000000000000000"]),

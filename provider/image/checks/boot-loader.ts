@@ -133,7 +133,7 @@ export function checkBootLoader(loader: LoaderOnDisk, guest: Guest, cfg: BootCon
   return result(
     id,
     "pass",
-    `${isGrub ? "GRUB" : cfg.loader} boots ${e.title.startsWith("(") ? e.title : `"${e.title}"`}: ${e.kernel}${e.initrd.length ? ` with ${e.initrd.join(", ")}` : ""}, both present`,
+    `${isGrub ? "GRUB" : cfg.loader} boots ${e.title.startsWith("(") ? e.title : `"${e.title}"`}: ${e.kernel}${e.initrd.length ? ` with ${e.initrd.join(", ")}, both present` : ", present, with no initramfs (the kernel check says whether it needs one)"}`,
     all,
   );
 }

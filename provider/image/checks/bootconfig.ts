@@ -5,9 +5,10 @@
 // prefix is compiled into core.img (LZMA-compressed, not read here), so the config is looked for where grub-install
 // puts it (/boot/grub, /boot/grub2, and /grub, /grub2 on a separate /boot), and the prefix is taken as its directory.
 import type { Ext4 } from "../ext4";
+import { ImageError } from "../errors";
 import type { PartitionTable } from "../partitions";
 import type { LoaderOnDisk } from "./boot-loader";
-import { runGrub, type GrubFile, type GrubMachine, type GrubOutcome } from "./grub";
+import { runGrub, type GrubFile, type GrubFiles, type GrubMachine, type GrubOutcome } from "./grub";
 import { grubStartup } from "./grub";
 import { lines, opaquePartition, type Guest, type GuestPartition } from "./guest";
 import { evidenceWhere, type Evidence } from "./types";
@@ -49,6 +50,24 @@ const MAX_EVIDENCE = 12;
 
 type ExtPartition = GuestPartition & { ext: Ext4 };
 
+/**
+ * A filesystem as GRUB sees it: a symlink it cannot resolve (a loop; grub_fshelp gives up after 8 links, "too deep
+ * nesting of symlinks") is a file GRUB cannot open, as a missing one is, and not an error that ends the reading of
+ * the config: the entry's other files and its command line are still known.
+ */
+function grubView(ext: Ext4): GrubFiles {
+  const unopenable = <T>(read: Promise<T>): Promise<T | null> =>
+    read.catch((err: unknown) => {
+      if (err instanceof ImageError && err.code === "ext-symlink-loop") return null;
+      throw err;
+    });
+  return {
+    readFile: (path, limit) => unopenable(ext.readFile(path, limit)),
+    type: (path) => unopenable(ext.type(path)),
+    readdir: (path) => unopenable(ext.readdir(path)),
+  };
+}
+
 function grubMachine(guest: Guest, table: PartitionTable): GrubMachine {
   return {
     scheme: table.scheme === "gpt" ? "gpt" : "msdos",
@@ -60,7 +79,7 @@ function grubMachine(guest: Guest, table: PartitionTable): GrubMachine {
         number: p.number,
         uuid: p.uuid,
         label: p.label,
-        files: p.ext,
+        files: p.ext ? grubView(p.ext) : undefined,
         fsType: p.fsType,
         opaque: opaquePartition(p),
       })),

@@ -165,6 +165,12 @@ const ROWS: Row[] = [
     want: /^stops: GRUB's default entry "Debian" does not boot \(\/boot\/vmlinuz-missing: file not found/,
   },
   {
+    // as a boot of Debian 12 with its initramfs a symlink loop showed: "error: too deep nesting of symlinks", then Linux
+    name: "an initramfs GRUB cannot open: it says so and boots the kernel without one",
+    cfg: `set timeout=1\nmenuentry 'Debian' {\n  linux ${K} root=/dev/vda1 ro\n  initrd /boot/initrd-missing\n}\n`,
+    want: /^boots 2:\/boot\/vmlinuz\S* \[root=\/dev\/vda1 ro\]$/,
+  },
+  {
     name: "a missing kernel with a fallback entry that works",
     cfg: `set timeout=1\nset fallback=1\n${ENTRY("A", "/boot/vmlinuz-missing")}${ENTRY("B")}`,
     want: /^boots/,

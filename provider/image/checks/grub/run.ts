@@ -370,10 +370,11 @@ export class Walk implements WalkState {
     this.loaded = undefined;
     this.errors = [];
     try {
-      const status = await this.call(entry.body, entry.args, entry.at);
-      if (this.loaded && status === "unknown")
-        this.finish("unknown", `the last command of "${entry.title}" may fail, which decides whether GRUB boots it`, entry.at);
-      if (this.loaded && status === true) this.boot(this.loaded, entry.title);
+      // grub_menu_execute_entry boots whatever is loaded once the entry's script ends: each failing command printed its
+      // error and cleared grub_errno (grub_print_error), so an initrd that failed after the kernel loaded leaves a
+      // kernel booted without it, as a boot shows (GRUB: "too deep nesting of symlinks", then the kernel starts).
+      await this.call(entry.body, entry.args, entry.at);
+      if (this.loaded) this.boot(this.loaded, entry.title);
       // A submenu chosen by the timeout runs with timeout 0 (auto_boot).
       if (entry.submenu && this.menu.length > 0) await this.showMenu(this.menu, true);
     } finally {
