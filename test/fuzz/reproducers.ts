@@ -126,6 +126,22 @@ export const REPRODUCERS: Reproducer[] = [
     exit: 1,
   },
   {
+    // grub_fshelp follows 7 symlinks and fails at the 8th (Linux follows 40): booted, GRUB says "too deep nesting of
+    // symlinks" and starts the kernel without its initramfs; with 7 links the same image boots
+    name: "the initramfs reached through 8 symlinks, one more than GRUB follows",
+    seed: "bootable",
+    build: (seed, dir) => {
+      const initrd = seed.entries.find((e) => e.path.startsWith("/boot/initrd"))!.path;
+      // the initramfs renamed (a second name, then the first removed), and its old name the first of 8 links to it
+      const links = Array.from({ length: 7 }, (_, i) => `symlink c${i} ${i < 6 ? `c${i + 1}` : "/boot/real-initrd"}`);
+      const name = initrd.slice("/boot/".length);
+      return edit(["cd /boot", `ln ${name} real-initrd`, `unlink ${name}`, ...links, `symlink ${name} c0`])(seed, dir);
+    },
+    owner: { check: "kernel", status: "fail", message: /has no initramfs/ },
+    alsoMoves: ["boot-loader"],
+    exit: 1,
+  },
+  {
     name: "cloud.cfg's size field claims 2^62 bytes",
     seed: "sample",
     build: edit(["sif /etc/cloud/cloud.cfg size 0x4000000000000000"]),

@@ -50,21 +50,25 @@ const MAX_EVIDENCE = 12;
 
 type ExtPartition = GuestPartition & { ext: Ext4 };
 
+/** grub_fshelp_find_file gives up after this many symlinks in one path ("too deep nesting of symlinks"). */
+const GRUB_SYMLINK_HOPS = 7;
+
 /**
  * A filesystem as GRUB sees it: a symlink it cannot resolve (a loop; grub_fshelp gives up after 8 links, "too deep
  * nesting of symlinks") is a file GRUB cannot open, as a missing one is, and not an error that ends the reading of
  * the config: the entry's other files and its command line are still known.
  */
 function grubView(ext: Ext4): GrubFiles {
+  const grub = ext.withSymlinkHops(GRUB_SYMLINK_HOPS);
   const unopenable = <T>(read: Promise<T>): Promise<T | null> =>
     read.catch((err: unknown) => {
       if (err instanceof ImageError && err.code === "ext-symlink-loop") return null;
       throw err;
     });
   return {
-    readFile: (path, limit) => unopenable(ext.readFile(path, limit)),
-    type: (path) => unopenable(ext.type(path)),
-    readdir: (path) => unopenable(ext.readdir(path)),
+    readFile: (path, limit) => unopenable(grub.readFile(path, limit)),
+    type: (path) => unopenable(grub.type(path)),
+    readdir: (path) => unopenable(grub.readdir(path)),
   };
 }
 

@@ -39,6 +39,8 @@ export class Ext4 {
   private readonly extentCache = new Map<number, Extent[]>();
   /** Parsed directories by inode: path lookups walk the same few directories (/etc, /usr/lib/systemd/system) over and over. */
   private readonly dirCache = new Map<number, Map<string, DirEntry>>();
+  /** Symlinks followed while resolving one path: Linux's 40, or fewer for a reader that gives up sooner (GRUB: 8). */
+  protected symlinkHops: number = MAX_SYMLINKS;
 
   private constructor(
     private readonly src: ByteSource,
@@ -304,7 +306,7 @@ export class Ext4 {
    * absolute targets resolve against the image's root, never the host's. Returns null when a component is missing.
    */
   async resolve(path: string, follow = true): Promise<Resolved | null> {
-    let budget = MAX_SYMLINKS;
+    let budget = this.symlinkHops;
     const walk = async (components: string[], followLast: boolean): Promise<Resolved | null> => {
       let dir: Resolved = { inode: await this.inode(ROOT_INODE), path: "/" };
       const stack = [...components];
@@ -323,7 +325,7 @@ export class Ext4 {
         const childPath = dir.path === "/" ? `/${name}` : `${dir.path}/${name}`;
         if (Inode.type(inode) === "symlink" && (stack.length > 0 || followLast)) {
           if (--budget < 0) {
-            throw new ImageError(`${this.name}: more than ${MAX_SYMLINKS} symlinks while resolving ${path} (a loop?)`, {
+            throw new ImageError(`${this.name}: more than ${this.symlinkHops} symlinks while resolving ${path} (a loop?)`, {
               file: this.name,
               fix: `fix the symlink loop at ${childPath} in the image`,
               code: "ext-symlink-loop",
@@ -344,6 +346,16 @@ export class Ext4 {
       return dir;
     };
     return walk(path.split("/"), follow);
+  }
+
+  /**
+   * The same filesystem, read by a program that follows at most `hops` symlinks in one path; it shares this one's
+   * caches (its methods run with the view as `this`, whose own fields are the shared ones by the prototype).
+   */
+  withSymlinkHops(hops: number): Ext4 {
+    const view = Object.create(this) as Ext4;
+    view.symlinkHops = hops;
+    return view;
   }
 
   /** A file's content (following symlinks), or null when it does not exist or is not a regular file. */
