@@ -22,13 +22,18 @@ export interface Unfollowed {
   why: string;
 }
 
+/** A config file read: its path and text (ds-identify greps the text itself). Its value is merged, not kept. */
 export interface ConfigFile {
   path: string;
   text: string;
-  /** The file's value, as PyYAML loads it. */
+}
+
+/** Where a top-level key was last set, in merge order: the file, the line (none when it came through `<<`), the value. */
+export interface KeySetting {
+  path: string;
+  line?: number;
+  text: string;
   value: unknown;
-  /** The line each top-level key is set on. */
-  keyLines: Map<string, number>;
 }
 
 export interface CloudConfig {
@@ -40,6 +45,8 @@ export interface CloudConfig {
   unfollowed: Unfollowed[];
   /** The merged configuration: mappings merge key by key, anything else is replaced by the later file. */
   merged: Record<string, unknown>;
+  /** Each top-level key's last setting, recorded as the files merge: 100,000 files keep no value or map each. */
+  lastSet: Map<string, KeySetting>;
 }
 
 /** cloud.cfg, then cloud.cfg.d/*.cfg in byte order (Python's sorted glob). */
@@ -70,7 +77,7 @@ function deepMergeInto(target: Record<string, unknown>, over: Record<string, unk
 }
 
 export async function readCloudConfig(fs: Ext4): Promise<CloudConfig> {
-  const cfg: CloudConfig = { files: [], problems: [], unfollowed: [], merged: {} };
+  const cfg: CloudConfig = { files: [], problems: [], unfollowed: [], merged: {}, lastSet: new Map() };
   let paths: string[];
   try {
     paths = await configPaths(fs);
@@ -118,9 +125,18 @@ export async function readCloudConfig(fs: Ext4): Promise<CloudConfig> {
       cfg.problems.push({ path, line: err.line, text: `YAML error: ${err.reason}` });
       continue;
     }
-    cfg.files.push({ path, text, ...doc });
+    cfg.files.push({ path, text });
     // cloud-init takes only a mapping from a config file; anything else counts as empty.
-    if (isRecord(doc.value)) deepMergeInto(cfg.merged, doc.value);
+    if (isRecord(doc.value)) {
+      deepMergeInto(cfg.merged, doc.value);
+      let lines: string[] | undefined;
+      for (const key of Object.keys(doc.value)) {
+        const line = doc.keyLines.get(key);
+        // A key that came in through a merge key (`<<`) has no line of its own: the file is the evidence.
+        const shown = line !== undefined ? (lines ??= text.split("\n"))[line - 1].trim() : `${key}: ${JSON.stringify(doc.value[key])}`;
+        cfg.lastSet.set(key, { path, line, text: shown, value: doc.value[key] });
+      }
+    }
   }
   return cfg;
 }
@@ -132,15 +148,8 @@ export function unfollowedFor(cfg: CloudConfig, ...keys: string[]): Unfollowed[]
 
 /** The last file (in merge order) that sets top-level `key`, with the line it is set on and the value it sets. */
 export function whereSet(cfg: CloudConfig, key: string): (Evidence & { value: unknown }) | undefined {
-  let found: (Evidence & { value: unknown }) | undefined;
-  for (const f of cfg.files) {
-    if (!isRecord(f.value) || !Object.hasOwn(f.value, key)) continue;
-    // A key that came in through a merge key (`<<`) has no line of its own: the file is the evidence.
-    const line = f.keyLines.get(key);
-    const text = line !== undefined ? f.text.split("\n")[line - 1].trim() : `${key}: ${JSON.stringify(f.value[key])}`;
-    found = { path: f.path, line, text, value: f.value[key] };
-  }
-  return found;
+  const s = cfg.lastSet.get(key);
+  return s && { path: s.path, line: s.line, text: s.text, value: s.value };
 }
 
 /** The user cloud-init installs the Droplet's SSH keys for: system_info.default_user.name, else root. */
