@@ -72,6 +72,7 @@ export const ERROR_CODES = [
   "ext-corrupt",
   "ext-not-found",
   "ext-symlink-loop",
+  "ext-directory-over-limit",
   "ext-unsupported",
   "kvm-unavailable",
   "qemu-broken",

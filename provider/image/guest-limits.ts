@@ -8,6 +8,8 @@ export const GUEST_LIMITS = Object.freeze({
   fileBytes: 16 * MiB,
   /** Symlinks followed while resolving one path (Linux's own limit is 40). */
   symlinkHops: 40,
+  /** Entries read from one directory (each costs memory while its listing is kept). */
+  directoryEntries: 1_000_000,
   /** cloud-init: bytes of one config file, and files in cloud.cfg.d. */
   cloudConfigFileBytes: 1 * MiB,
   cloudConfigFiles: 200_000,

@@ -82,6 +82,10 @@ export async function readCloudConfig(fs: Ext4): Promise<CloudConfig> {
   try {
     paths = await configPaths(fs);
   } catch (err) {
+    if (err instanceof ImageError && err.code === "ext-directory-over-limit") {
+      cfg.unfollowed.push({ path: "/etc/cloud/cloud.cfg.d", keys: ["*"], why: err.message });
+      return cfg;
+    }
     // os.path.isfile and os.path.isdir say no to a loop, and cloud-init reads no config there
     if (!(err instanceof ImageError) || err.code !== "ext-symlink-loop") throw err;
     cfg.problems.push({ path: "/etc/cloud", text: `${err.message}: cloud-init reads no config there` });

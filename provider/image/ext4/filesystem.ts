@@ -41,6 +41,8 @@ export class Ext4 {
   private readonly dirCache = new Map<number, Map<string, DirEntry>>();
   /** Symlinks followed while resolving one path: Linux's 40, or fewer for a reader that gives up sooner (GRUB: 8). */
   protected symlinkHops: number = MAX_SYMLINKS;
+  /** Entries read from one directory before it counts as not followed. */
+  protected directoryEntries: number = GUEST_LIMITS.directoryEntries;
 
   private constructor(
     private readonly src: ByteSource,
@@ -263,12 +265,21 @@ export class Ext4 {
     const bs = this.sb.blockSize;
     const entries: DirEntry[] = [];
     const sizeBlocks = Math.ceil(inode.size / bs);
+    const bounded = (block: Buffer) => {
+      parseDirBlock(block, hasFileType, entries);
+      if (entries.length > this.directoryEntries)
+        throw new ImageError(`${this.name}: a directory (inode ${inode.number}) holds more than ${this.directoryEntries} entries, more than is read here`, {
+          file: this.name,
+          fix: "split the directory, or check by booting: do-image validate --boot IMAGE",
+          code: "ext-directory-over-limit",
+        });
+    };
     if (inode.flags & INODE_FLAGS.EXTENTS) {
       // Walk only the blocks the extent tree maps: i_size is on-disk data and may claim far more than exists.
       for (const e of await this.extents(inode)) {
         if (e.uninitialized) continue;
         const last = Math.min(e.logical + e.length, sizeBlocks);
-        for (let b = e.logical; b < last; b++) parseDirBlock(await this.readBlocks(e.physical + (b - e.logical)), hasFileType, entries);
+        for (let b = e.logical; b < last; b++) bounded(await this.readBlocks(e.physical + (b - e.logical)));
       }
       return entries;
     }
@@ -277,7 +288,7 @@ export class Ext4 {
     const map = await this.blockMap(inode);
     for (let b = 0; b < Math.min(sizeBlocks, allocated, this.sb.blocksCount); b++) {
       const phys = await map(b);
-      if (phys !== 0) parseDirBlock(await this.readBlocks(phys), hasFileType, entries);
+      if (phys !== 0) bounded(await this.readBlocks(phys));
     }
     return entries;
   }
