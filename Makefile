@@ -4,7 +4,7 @@ NODE_MODULES := node_modules/.package-lock.json
 TSC := node_modules/.bin/tsc
 JEST := node_modules/.bin/jest
 
-.PHONY: help install build lint format test test-boot test-unit demo emulator bench fuzz fixtures boot-corpus boot-matrix metamorphic sample clean
+.PHONY: help install build lint format test test-fast test-boot test-unit demo emulator bench fuzz fixtures boot-corpus boot-matrix metamorphic sample clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -46,6 +46,13 @@ test: build ## run every test (suites needing missing tools skip and say which t
 
 test-boot: build ## only the real boots (QEMU under TCG, about 10 minutes on 2 cores)
 	$(JEST) test/real-boots
+
+# The suites that take minutes (boots, fuzzing, end-to-end runs, differentials against real tools, the packed package,
+# the CLI and engine as child processes): test-fast leaves them to test-unit and test.
+SLOW_SUITES := /test/(real-boots|e2e|fuzz|package|cdktf)/|/test/cli/(push|concurrency|validate|convert|inspect|code-cache)\.test|/test/image/(differential|metamorphic|ext4|hostile|guest-files|qcow2-writer|containers)\.test|/test/pulumi/provider\.test|/test/readme\.test
+
+test-fast: install ## the quick suites, in-process, while editing (under a minute; the slow ones are in test-unit)
+	$(JEST) --testPathIgnorePatterns '$(SLOW_SUITES)'
 
 test-unit: build ## every suite but the real boots
 	$(JEST) --testPathIgnorePatterns /test/real-boots/
