@@ -13,45 +13,39 @@ beforeAll(async () => {
 });
 afterAll(() => local?.close());
 
-test("a wrong Spaces secret stops the delete before the image is removed; the right one removes both", async () => {
+/** The sample published with its object kept, and a client and keys for the local DigitalOcean. */
+async function published(name: string) {
   const api = { endpoint: local.api.url, token: local.api.token, clock: scaledClock(0.001) };
   const keys = { endpoint: local.s3.url, accessKeyId: local.s3.accessKeyId, secretAccessKey: local.s3.secretAccessKey };
   const r = await publishImage({
     api,
     file: SAMPLE,
-    name: "to-delete",
+    name,
     regions: ["nyc3"],
     spaces: { bucket: "images", keepObject: true, ...keys },
     validation: { skip: ["boot-loader", "kernel"] },
   });
-  const object = { ...r.object!, ...keys };
-  const client = new DigitalOceanClient(api);
+  return { image: r.image, object: { ...r.object!, ...keys }, client: new DigitalOceanClient(api) };
+}
+
+test("a wrong Spaces secret stops the delete before the image is removed; the right one removes both", async () => {
+  const { image, object, client } = await published("to-delete");
   const deletes = () => local.api.state.log!.filter((l) => l.startsWith("DELETE ")).length;
   const before = deletes();
 
-  await expect(deleteImage(client, r.image.id, { ...object, secretAccessKey: "not-the-secret" })).rejects.toMatchObject({
+  await expect(deleteImage(client, image.id, { ...object, secretAccessKey: "not-the-secret" })).rejects.toMatchObject({
     code: "spaces-SignatureDoesNotMatch",
   });
   expect(deletes()).toBe(before);
-  expect((await client.images.get(r.image.id)).status).toBe("available");
+  expect((await client.images.get(image.id)).status).toBe("available");
   expect((await local.s3.contents("images")).objects).toContain(object.key);
 
-  expect(await deleteImage(client, r.image.id, object)).toEqual({ image: "deleted", objectDeleted: true });
+  expect(await deleteImage(client, image.id, object)).toEqual({ image: "deleted", objectDeleted: true });
   expect((await local.s3.contents("images")).objects).not.toContain(object.key);
 });
 
 test("a bucket deleted since holds no object: the image is still removed", async () => {
-  const api = { endpoint: local.api.url, token: local.api.token, clock: scaledClock(0.001) };
-  const keys = { endpoint: local.s3.url, accessKeyId: local.s3.accessKeyId, secretAccessKey: local.s3.secretAccessKey };
-  const r = await publishImage({
-    api,
-    file: SAMPLE,
-    name: "bucket-gone",
-    regions: ["nyc3"],
-    spaces: { bucket: "images", keepObject: true, ...keys },
-    validation: { skip: ["boot-loader", "kernel"] },
-  });
-  const client = new DigitalOceanClient(api);
-  expect(await deleteImage(client, r.image.id, { ...r.object!, ...keys, bucket: "no-such-bucket" })).toEqual({ image: "deleted", objectDeleted: false });
-  await expect(client.images.get(r.image.id)).rejects.toMatchObject({ notFound: true });
+  const { image, object, client } = await published("bucket-gone");
+  expect(await deleteImage(client, image.id, { ...object, bucket: "no-such-bucket" })).toEqual({ image: "deleted", objectDeleted: false });
+  await expect(client.images.get(image.id)).rejects.toMatchObject({ notFound: true });
 });
