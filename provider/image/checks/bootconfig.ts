@@ -54,7 +54,7 @@ type ExtPartition = GuestPartition & { ext: Ext4 };
 const GRUB_SYMLINK_HOPS = 7;
 
 /**
- * A filesystem as GRUB sees it: a symlink it cannot resolve (a loop; grub_fshelp gives up after 8 links, "too deep
+ * A filesystem as GRUB sees it: a symlink it cannot resolve (a loop; grub_fshelp gives up at the 8th link, "too deep
  * nesting of symlinks") is a file GRUB cannot open, as a missing one is, and not an error that ends the reading of
  * the config: the entry's other files and its command line are still known.
  */

@@ -62,7 +62,7 @@ function errorCheck(id: CheckId, err: ImageError): CheckResult {
 }
 
 /** An error in one guest file rather than in the disk's structure: a symlink loop, a directory past our bound. */
-export const guestFileError = (err: unknown): err is ImageError =>
+const guestFileError = (err: unknown): err is ImageError =>
   err instanceof ImageError && (err.code === "ext-symlink-loop" || err.code === "ext-directory-over-limit");
 
 /** A check whose file our reading could not follow: a warn naming it, and the boot decides. */

@@ -39,7 +39,7 @@ export class Ext4 {
   private readonly extentCache = new Map<number, Extent[]>();
   /** Parsed directories by inode: path lookups walk the same few directories (/etc, /usr/lib/systemd/system) over and over. */
   private readonly dirCache = new Map<number, Map<string, DirEntry>>();
-  /** Symlinks followed while resolving one path: Linux's 40, or fewer for a reader that gives up sooner (GRUB: 8). */
+  /** Symlinks followed while resolving one path: Linux's 40, or fewer for a reader that gives up sooner (GRUB: 7). */
   protected symlinkHops: number = MAX_SYMLINKS;
   /** Entries read from one directory before it counts as not followed. */
   protected directoryEntries: number = GUEST_LIMITS.directoryEntries;
