@@ -108,16 +108,17 @@ export function checkInputs(raw: Partial<PublishInputs>, options: CheckInputsOpt
   if (typeof raw.url === "string" && !unknown(raw.url) && !/^https?:\/\/[^/\s]+/.test(raw.url))
     fail("url", `"${raw.url}" is not an http(s) URL DigitalOcean can download from`);
 
+  // A value a preview does not know yet (a whole list, or one element) is judged when it is known, at the update.
   const regions = raw.regions;
-  if (!Array.isArray(regions) || regions.length === 0) fail("regions", 'list at least one region slug, e.g. ["nyc3"]');
-  else {
+  if (!unknown(regions) && (!Array.isArray(regions) || regions.length === 0)) fail("regions", 'list at least one region slug, e.g. ["nyc3"]');
+  else if (Array.isArray(regions)) {
     regions.forEach((r, i) => {
       if (!unknown(r) && (typeof r !== "string" || !REGION_SLUG.test(r)))
         fail(`regions[${i}]`, `"${String(r)}" is not a region slug (three letters and a digit, e.g. nyc3)`);
     });
     inputs.regions = unique(regions);
   }
-  if (raw.importRegion !== undefined && Array.isArray(regions) && !regions.includes(raw.importRegion))
+  if (raw.importRegion !== undefined && !unknown(raw.importRegion) && Array.isArray(regions) && !regions.some(unknown) && !regions.includes(raw.importRegion))
     fail("importRegion", `"${String(raw.importRegion)}" must be one of regions (${(regions ?? []).join(", ")})`);
   const importRegion = raw.importRegion ?? (Array.isArray(regions) ? regions[0] : undefined);
 
@@ -127,28 +128,31 @@ export function checkInputs(raw: Partial<PublishInputs>, options: CheckInputsOpt
   if (raw.distribution !== undefined && !unknown(raw.distribution) && !(DISTRIBUTIONS as readonly string[]).includes(raw.distribution))
     fail("distribution", `"${raw.distribution}" is not one DigitalOcean knows; use one of ${DISTRIBUTIONS.join(", ")}`);
 
-  inputs.tags = unique((raw.tags ?? []).filter((t) => !unknown(t))).sort();
-  for (const t of inputs.tags) if (!TAG_NAME.test(t)) fail("tags", `tag "${t}" may hold only letters, digits, colons, dashes and underscores (at most 255)`);
+  if (!unknown(raw.tags)) inputs.tags = unique((raw.tags ?? []).filter((t) => !unknown(t))).sort();
+  for (const t of unknown(inputs.tags) ? [] : (inputs.tags ?? []))
+    if (!TAG_NAME.test(t)) fail("tags", `tag "${t}" may hold only letters, digits, colons, dashes and underscores (at most 255)`);
 
-  const spaces = raw.spaces;
-  if (raw.file !== undefined && !spaces?.bucket) fail("spaces.bucket", "uploading a local file needs a Spaces bucket to upload it to");
+  const spaces = unknown(raw.spaces) ? undefined : raw.spaces;
+  if (raw.file !== undefined && !unknown(raw.spaces) && !spaces?.bucket) fail("spaces.bucket", "uploading a local file needs a Spaces bucket to upload it to");
   if (spaces?.bucket && !unknown(spaces.bucket) && !BUCKET_NAME.test(spaces.bucket))
     fail("spaces.bucket", `"${spaces.bucket}" is not a bucket name (3 to 63 lowercase letters, digits and dashes)`);
-  if (spaces?.access !== undefined && !(ACCESS_MODES as readonly string[]).includes(spaces.access))
+  if (spaces?.access !== undefined && !unknown(spaces.access) && !(ACCESS_MODES as readonly string[]).includes(spaces.access))
     fail("spaces.access", `must be "presigned" or "public-read", not "${spaces.access}"`);
-  if (spaces?.uploadAs !== undefined && !(UPLOAD_FORMATS as readonly string[]).includes(spaces.uploadAs))
+  if (spaces?.uploadAs !== undefined && !unknown(spaces.uploadAs) && !(UPLOAD_FORMATS as readonly string[]).includes(spaces.uploadAs))
     fail("spaces.uploadAs", `must be ${UPLOAD_FORMATS.map((f) => `"${f}"`).join(" or ")}, not "${String(spaces.uploadAs)}"`);
   if (spaces?.region !== undefined && !unknown(spaces.region) && !REGION_SLUG.test(spaces.region))
     fail("spaces.region", `"${spaces.region}" is not a region slug (e.g. nyc3)`);
-  if (spaces && typeof importRegion === "string") inputs.spaces = { ...spaces, region: spacesRegionFor(spaces.region, importRegion, options.env) };
+  if (spaces && typeof importRegion === "string" && !unknown(importRegion) && !unknown(spaces.region))
+    inputs.spaces = { ...spaces, region: spacesRegionFor(spaces.region, importRegion, options.env) };
 
   for (const k of ["import", "transfer"] as const) {
     const v = raw.timeouts?.[k];
-    if (v !== undefined && (typeof v !== "number" || !(v > 0))) fail(`timeouts.${k}`, "must be a positive number of minutes");
+    if (v !== undefined && !unknown(v) && (typeof v !== "number" || !(v > 0))) fail(`timeouts.${k}`, "must be a positive number of minutes");
   }
-  const skip = raw.validation ? (raw.validation.skip ?? []) : [];
-  for (const id of skip) if (!(CHECK_IDS as readonly string[]).includes(id)) fail("validation.skip", `"${id}" is not a check id (${CHECK_IDS.join(", ")})`);
-  const boot = raw.validation ? raw.validation.boot : undefined;
+  const skip = raw.validation && !unknown(raw.validation) && !unknown(raw.validation.skip) ? (raw.validation.skip ?? []) : [];
+  for (const id of skip)
+    if (!unknown(id) && !(CHECK_IDS as readonly string[]).includes(id)) fail("validation.skip", `"${id}" is not a check id (${CHECK_IDS.join(", ")})`);
+  const boot = raw.validation && !unknown(raw.validation) ? raw.validation.boot : undefined;
   if (boot !== undefined && !unknown(boot) && !(BOOT_WHEN as readonly unknown[]).includes(boot))
     fail("validation.boot", `"${String(boot)}" is not one of ${BOOT_WHEN.join(", ")}`);
   return { inputs, problems };

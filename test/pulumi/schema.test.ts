@@ -7,6 +7,8 @@ import * as ts from "typescript";
 import { CHECK_IDS } from "../../provider/image";
 import { CustomImage } from "../../provider/pulumi";
 import { CUSTOM_IMAGE_TOKEN, schemaFailures } from "../../provider/pulumi/engine/schema";
+import { check } from "../../provider/pulumi/engine/check";
+import * as pulumi from "@pulumi/pulumi";
 import { serializeWithMocks } from "../../tools/local-do/pulumi-host";
 import { describeWithShared, PULUMI_METASCHEMA } from "../support/shared";
 
@@ -90,4 +92,24 @@ test("check enforces the schema: wrongly typed inputs fail with the property pat
   expect(
     schemaFailures({ regions: "04da6b54-80e4-46f7-96ec-b56ff0331ba9", spaces: { bucket: "b", keepObject: "04da6b54-80e4-46f7-96ec-b56ff0331ba9" } }, unknown),
   ).toEqual([]);
+});
+
+test("check leaves the engine's unknown values (the SDK's runtime.unknownValue) to the update, and judges known ones", async () => {
+  const unknown = pulumi.runtime.unknownValue;
+  // Whole values from other resources, then single elements and fields.
+  const wholes = { url: unknown, regions: unknown, name: unknown, tags: unknown, spaces: unknown, timeouts: unknown, validation: unknown };
+  expect((await check({}, wholes)).failures).toEqual([]);
+  const parts = {
+    url: "https://example.com/a.qcow2",
+    name: "app",
+    regions: ["nyc3", unknown],
+    importRegion: unknown,
+    tags: ["a", unknown],
+    spaces: { bucket: unknown, region: unknown, access: unknown, uploadAs: unknown },
+    timeouts: { import: unknown },
+    validation: { skip: [unknown], boot: unknown },
+  };
+  expect((await check({}, parts)).failures).toEqual([]);
+  const known = await check({}, { url: "https://example.com/a.qcow2", name: "app", regions: "nyc3", validation: { skip: "sshd" } });
+  expect(known.failures?.map((f) => f.property)).toEqual(["regions", "validation.skip"]);
 });

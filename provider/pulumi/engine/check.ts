@@ -2,8 +2,12 @@
 import type * as pulumi from "@pulumi/pulumi";
 import type { CustomImageInputs, CustomImageState } from "./types";
 
-/** The engine's placeholder for a value another resource has not produced yet (a preview). */
-const isUnknown = (v: unknown) => v === "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+/** The engine's placeholder for a value another resource has not produced yet (a preview), as the SDK exports it. */
+function unknownTest(): (v: unknown) => boolean {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { unknownValue } = (require("@pulumi/pulumi") as typeof pulumi).runtime;
+  return (v) => v === unknownValue;
+}
 
 /** Drops undefined values: the engine's Struct cannot carry them. */
 export function defined<T extends object>(o: T): T {
@@ -13,8 +17,9 @@ export function defined<T extends object>(o: T): T {
 export async function check(olds: Partial<CustomImageInputs>, news: Record<string, unknown>): Promise<pulumi.dynamic.CheckResult> {
   const { schemaFailures } = await import("./schema");
   // The shape first, by the published schema: a wrongly typed input is reported as the schema describes it.
+  const isUnknown = unknownTest();
   const shape = schemaFailures(news, isUnknown);
-  const { checkInputs, cachedValidation, failureLines, requireFile, sha256File } = await import("../../index");
+  const { checkInputs, cachedValidation, failureLines, requireFile, sha256File } = await import("../../internal");
   const raw = { ...news, name: news.name ?? news.resourceName } as unknown as CustomImageInputs;
   // Then the core's rules, on inputs of the right shape; a property the schema already faulted is not reported twice.
   if (shape.length > 0) {

@@ -9,6 +9,8 @@ function log(resource: string, message: string): void {
     engineClient = null;
     if (addr && /:\d+$/.test(addr)) {
       try {
+        // The dynamic-provider host gives pulumi.log no engine address, so the engine is called as the SDK does it:
+        // its gRPC stubs and @grpc/grpc-js (an optional peer dependency, installed with @pulumi/pulumi).
         /* eslint-disable @typescript-eslint/no-require-imports */
         const grpc = require("@grpc/grpc-js");
         const rpc = require("@pulumi/pulumi/proto/engine_grpc_pb");
