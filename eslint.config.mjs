@@ -45,6 +45,12 @@ export default tseslint.config(
     "product code must not depend on test/, bench/ or tools/",
   ),
   boundary(
+    "the internal entry",
+    ["provider/internal.ts"],
+    any(FACES, /^\.\/boot$/, DEV),
+    "do-image/internal re-exports the core's layers: no face, and not boot/ (its SSH loads on first use, from the core entry)",
+  ),
+  boundary(
     "image/ reads and judges images: no network, no processes, nothing of ours but the error model",
     ["provider/image/**/*.ts"],
     any(
@@ -91,7 +97,12 @@ export default tseslint.config(
     "benchmarks use the package and the local tools only",
     ["bench/**/*.ts"],
     /^\.\.\/(provider|test)(\/|$)/,
-    'import "do-image" (or do-image/pulumi) and tools/local-do instead',
+    'import "do-image" (or do-image/internal, do-image/pulumi) and tools/local-do instead',
   ),
-  boundary("the local tools use the package by name", ["tools/**/*.ts"], /(^|\/)provider(\/|$)|(^|\/)test(\/|$)/, 'import "do-image", as a user would'),
+  boundary(
+    "the local tools use the package by name",
+    ["tools/**/*.ts"],
+    /(^|\/)provider(\/|$)|(^|\/)test(\/|$)/,
+    'import "do-image" as a user would, or "do-image/internal" for the building blocks',
+  ),
 );

@@ -10,6 +10,7 @@ module.exports = {
     "^do-image$": "<rootDir>/provider/index.ts",
     "^do-image/pulumi$": "<rootDir>/provider/pulumi/index.ts",
     "^do-image/cdktf$": "<rootDir>/provider/cdktf/index.ts",
+    "^do-image/internal$": "<rootDir>/provider/internal.ts",
   },
   // Suites that run the built CLI run the sources as they are now: a stale dist/ is rebuilt first.
   globalSetup: "<rootDir>/test/support/global-setup.ts",

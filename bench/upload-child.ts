@@ -1,5 +1,5 @@
 // Runs one upload in its own process (hash, then the object under its content key, as push does) so its peak RSS can be measured: prints { seconds, hashSeconds, maxRssMB }.
-import { objectKey, sha256File, uploadObject } from "do-image";
+import { objectKey, sha256File, uploadObject } from "do-image/internal";
 
 async function main(): Promise<void> {
   const [file, what] = process.argv.slice(2);

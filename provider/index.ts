@@ -3,11 +3,74 @@
 import type * as PulumiFace from "./pulumi";
 import type * as Boot from "./boot";
 
-export * from "./errors";
-export * from "./image";
-export * from "./publish";
-export * from "./digitalocean";
-export * from "./spaces";
+// What a user program calls, and the types those calls take and return. Each layer's building blocks (readers,
+// clients, naming rules, limiters) are in "do-image/internal", which the local tools and tests use and which may change.
+export { DoImageError, UsageError, EXIT, ERROR_CODES, exitCodeOf, errorJson, type ExitCode, type ErrorCode } from "./errors";
+
+// Read and judge an image (no network).
+export {
+  ImageError,
+  openImage,
+  inspectImage,
+  validateImage,
+  writeCompressedQcow2,
+  CHECK_IDS,
+  type OpenedImage,
+  type OpenOptions,
+  type InspectReport,
+  type ValidateOptions,
+  type ValidationReport,
+  type CheckId,
+  type CheckStatus,
+  type CheckResult,
+  type Evidence,
+  type CompressedQcow2Options,
+  type Qcow2Stats,
+} from "./image";
+
+// Publish and manage it.
+export {
+  publishImage,
+  addRegions,
+  updateImage,
+  deleteImage,
+  checkInputs,
+  PublishError,
+  ValidationFailedError,
+  DISTRIBUTIONS,
+  type PublishInputs,
+  type PublishOptions,
+  type PublishResult,
+  type PublishEvent,
+  type PublishedObject,
+  type SpacesTarget,
+  type InputProblem,
+  type ImageMetadata,
+} from "./publish";
+export {
+  DigitalOceanClient,
+  DigitalOceanError,
+  ImportFailedError,
+  TransferFailedError,
+  WaitTimeoutError,
+  MissingTokenError,
+  resolveApiSettings,
+  type ApiSettings,
+  type ClientOptions,
+  type Image,
+  type Droplet,
+} from "./digitalocean";
+export {
+  SpacesError,
+  MissingSpacesKeysError,
+  resolveSpacesSettings,
+  collectUnfinishedUploads,
+  type SpacesSettings,
+  type ResolvedSpacesSettings,
+  type CollectOptions,
+  type CollectResult,
+  type Progress,
+} from "./spaces";
 export type { BootOptions, BootReport, BootVerdict, RunningGuest, StageReport, StageStatus, BootWhen, BootedValidation, ValidateWithBootOptions } from "./boot";
 
 /** Boots an image in QEMU as DigitalOcean starts a Droplet and reports each stage (loaded on first use: it brings SSH). */

@@ -56,3 +56,30 @@ test("do-image 0.2's root exports of the Pulumi resources still resolve, with a 
   expect(r.stdout.trim()).toBe("true");
   expect(r.stderr).toMatch(/DeprecationWarning: importing CustomImage from "do-image" is deprecated: import it from "do-image\/pulumi"/);
 });
+
+test("the core entry exports what a user program calls; the building blocks are in do-image/internal", () => {
+  const script = `
+    const core = require("./dist/provider/index.js");
+    const internal = require("./dist/provider/internal.js");
+    console.log(JSON.stringify({ core: Object.keys(core).sort(), internal: Object.keys(internal).sort(),
+      loaded: Object.keys(require.cache).filter((f) => /\\/boot\\/(boot|ssh|qemu|metadata|validate)\\.js|\\/(pulumi|cdktf)\\/|node_modules\\/ssh2\\//.test(f)).length }));`;
+  const r = node(["-e", script]);
+  expect(r.stderr).toBe("");
+  const { core, internal, loaded } = JSON.parse(r.stdout) as { core: string[]; internal: string[]; loaded: number };
+  // A name added here is a promise to users: add it on purpose, with its README entry.
+  expect(core).toEqual(
+    [
+      ...["DoImageError", "UsageError", "EXIT", "ERROR_CODES", "exitCodeOf", "errorJson"],
+      ...["ImageError", "openImage", "inspectImage", "validateImage", "writeCompressedQcow2", "CHECK_IDS"],
+      ...["publishImage", "addRegions", "updateImage", "deleteImage", "checkInputs", "PublishError", "ValidationFailedError", "DISTRIBUTIONS"],
+      ...["DigitalOceanClient", "DigitalOceanError", "ImportFailedError", "TransferFailedError", "WaitTimeoutError", "MissingTokenError"],
+      ...["resolveApiSettings", "SpacesError", "MissingSpacesKeysError", "resolveSpacesSettings", "collectUnfinishedUploads"],
+      ...["bootImage", "validateWithBoot", "startGuest"],
+    ].sort(),
+  );
+  // Neither entry loads the boot layer's machinery (QEMU, SSH), a face, or ssh2 until a boot is asked for.
+  expect(loaded).toBe(0);
+  // The internal entry holds every non-boot name of the core, and the layers' building blocks besides.
+  expect(core.filter((n) => !internal.includes(n))).toEqual(["bootImage", "startGuest", "validateWithBoot"]);
+  expect(internal).toEqual(expect.arrayContaining(["objectKey", "HttpClient", "decideDatasources", "uploadObject", "sha256File", "RateLimiter"]));
+});

@@ -40,6 +40,8 @@ test("a fresh Pulumi project installs the packed package and compiles a program 
       'import { CustomImage, ImageDroplet } from "do-image/pulumi";',
       'import { validateImage, type ValidationReport } from "do-image";',
       'import * as legacy from "do-image";',
+      'import { objectKey } from "do-image/internal";',
+      'export const key: string = objectKey("0".repeat(64), "app.qcow2");',
       "export const judge: (f: string) => Promise<ValidationReport> = (f) => validateImage(f);",
       "// do-image 0.2's root exports still type-check for one release.",
       "export const Old: typeof legacy.CustomImage = legacy.CustomImage;",

@@ -1,5 +1,5 @@
 // Virtual time for tests and local runs: waits of minutes pass in milliseconds, through the client's injected Clock.
-import type { Clock } from "do-image";
+import type { Clock } from "do-image/internal";
 
 /** Time running `1 / scale` times faster than real time: sleep(60_000) at scale 0.001 takes 60 ms. */
 export function scaledClock(scale: number): Clock {

@@ -1,6 +1,6 @@
 // API areas the product does not use but the local tools and tests drive: Droplets (the runner's stand-in for
 // Pulumi's DigitalOcean provider), actions and SSH keys, over the product's HttpClient.
-import type { Action, Droplet, DropletCreate, HttpClient } from "do-image";
+import type { Action, Droplet, DropletCreate, HttpClient } from "do-image/internal";
 
 export class DropletsService {
   constructor(private readonly http: HttpClient) {}

@@ -31,7 +31,7 @@ const pick = (state: CustomImageState): CustomImageInputs =>
   Object.fromEntries(INPUT_KEYS.filter((k) => state[k] !== undefined).map((k) => [k, state[k]])) as unknown as CustomImageInputs;
 
 export async function create(inputs: CustomImageInputs): Promise<pulumi.dynamic.CreateResult> {
-  const core = await import("../../index");
+  const core = await import("../../internal");
   try {
     const r = await core.publishImage({
       ...inputs,
@@ -59,7 +59,7 @@ export async function create(inputs: CustomImageInputs): Promise<pulumi.dynamic.
 }
 
 export async function read(id: string, props: CustomImageState): Promise<pulumi.dynamic.ReadResult> {
-  const core = await import("../../index");
+  const core = await import("../../internal");
   let image: Image;
   try {
     image = await new core.DigitalOceanClient(api()).images.get(Number(id));
@@ -77,7 +77,7 @@ export async function read(id: string, props: CustomImageState): Promise<pulumi.
 }
 
 export async function update(id: string, olds: CustomImageState, news: CustomImageInputs): Promise<pulumi.dynamic.UpdateResult> {
-  const core = await import("../../index");
+  const core = await import("../../internal");
   const client = new core.DigitalOceanClient(api());
   let image = await client.images.get(Number(id));
   image = (await core.updateImage(client, image, { name: news.name, description: news.description ?? "", distribution: news.distribution, tags: news.tags }))
@@ -88,7 +88,7 @@ export async function update(id: string, olds: CustomImageState, news: CustomIma
 }
 
 export async function remove(id: string, props: CustomImageState): Promise<void> {
-  const core = await import("../../index");
+  const core = await import("../../internal");
   // A kept object, or one a failed run left behind, goes with the image. check records the bucket's region in state;
   // a state written by do-image 0.2 has none, and 0.2 put such buckets in nyc3 (unless SPACES_REGION said otherwise).
   const legacy = props.spaces !== undefined && !props.spaces.region;
