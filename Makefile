@@ -49,7 +49,7 @@ test-boot: build ## only the real boots (QEMU under TCG, about 10 minutes on 2 c
 
 # The suites that take minutes (boots, fuzzing, end-to-end runs, differentials against real tools, the packed package,
 # the CLI and engine as child processes): test-fast leaves them to test-unit and test.
-SLOW_SUITES := /test/(real-boots|e2e|fuzz|package|cdktf)/|/test/cli/(push|concurrency|validate|convert|inspect|code-cache)\.test|/test/image/(differential|metamorphic|ext4|hostile|guest-files|qcow2-writer|containers)\.test|/test/pulumi/provider\.test|/test/readme\.test
+SLOW_SUITES := /test/(real-boots|e2e|fuzz|package|cdktf)/|/test/cli/(push|concurrency|validate|convert|inspect|code-cache)\.test|/test/image/(differential|metamorphic|ext4|hostile|guest-files|containers)\.test|/test/publish/qcow2-writer\.test|/test/pulumi/provider\.test|/test/readme\.test
 
 test-fast: install ## the quick suites, in-process, while editing (under a minute; the slow ones are in test-unit)
 	$(JEST) --testPathIgnorePatterns '$(SLOW_SUITES)'

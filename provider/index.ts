@@ -13,7 +13,6 @@ export {
   openImage,
   inspectImage,
   validateImage,
-  writeCompressedQcow2,
   CHECK_IDS,
   type OpenedImage,
   type OpenOptions,
@@ -24,13 +23,12 @@ export {
   type CheckStatus,
   type CheckResult,
   type Evidence,
-  type CompressedQcow2Options,
-  type Qcow2Stats,
 } from "./image";
 
 // Publish and manage it.
 export {
   publishImage,
+  writeCompressedQcow2,
   addRegions,
   updateImage,
   deleteImage,
@@ -46,6 +44,8 @@ export {
   type SpacesTarget,
   type InputProblem,
   type ImageMetadata,
+  type CompressedQcow2Options,
+  type Qcow2Stats,
 } from "./publish";
 export {
   DigitalOceanClient,

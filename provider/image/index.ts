@@ -9,12 +9,3 @@ export { readPartitionTable, type Partition, type PartitionTable } from "./parti
 export { judgeVirtualSize, MAX_VIRTUAL_SIZE, DECIMAL_100_GB, type Finding } from "./limits";
 export { Ext4, type Ext4Info } from "./ext4";
 export * from "./checks";
-export {
-  compressedQcow2,
-  writeCompressedQcow2,
-  replaceableTarget,
-  qcow2SizeBound,
-  type Qcow2Stream,
-  type Qcow2Stats,
-  type CompressedQcow2Options,
-} from "./qcow2-writer";

@@ -29,3 +29,12 @@ export {
 export { chooseUploadFormat, uploadFormatFor, type UploadChoice, type SentFormat } from "./upload-format";
 export { cachedValidation, requireFile } from "./validation";
 export { PublishError, ValidationFailedError, inputError, type PublishStage } from "./errors";
+export {
+  compressedQcow2,
+  writeCompressedQcow2,
+  replaceableTarget,
+  qcow2SizeBound,
+  type Qcow2Stream,
+  type Qcow2Stats,
+  type CompressedQcow2Options,
+} from "./qcow2";

@@ -68,7 +68,7 @@ async function sendFile(file: string, format: SentFormat, options: UploadOptions
     if (!upload.reused) emit({ type: "converted", format, bytes: upload.size, fileSize: size });
     return upload;
   }
-  const { openImage, compressedQcow2, qcow2SizeBound } = await import("../image");
+  const [{ openImage }, { compressedQcow2, qcow2SizeBound }] = await Promise.all([import("../image"), import("./qcow2")]);
   const image = await openImage(file);
   try {
     const report = progressReporter("convert", image.disk.size, options.onProgress);

@@ -14,7 +14,7 @@ import { findUpload, imageUrl, spacesClient, storedObject } from "./objects";
 export type Access = "presigned" | "public-read";
 
 /**
- * Bytes to upload that are not a file: an image produced in order as it is sent (see image/qcow2-writer.ts), its size
+ * Bytes to upload that are not a file: an image produced in order as it is sent (see publish/qcow2/), its size
  * known only at the end.
  */
 export interface StreamSource {

@@ -15,8 +15,9 @@ export const convert: CommandSpec = {
   run: async ([fileArg, outputArg], o) => {
     const file = fileArg as string;
     const output = outputArg as string;
-    const [{ openImage, writeCompressedQcow2, replaceableTarget }, { uploadFormatFor }, { bytes }, { realpath }] = await Promise.all([
+    const [{ openImage }, { writeCompressedQcow2, replaceableTarget }, { uploadFormatFor }, { bytes }, { realpath }] = await Promise.all([
       import("../../image"),
+      import("../../publish/qcow2"),
       import("../../publish/upload-format"),
       import("../format"),
       import("node:fs/promises"),

@@ -6,7 +6,7 @@ import { closeSync, existsSync, ftruncateSync, mkdtempSync, openSync, writeSync 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { openImage, type VirtualDisk } from "../../provider/image";
-import { compressedQcow2, qcow2SizeBound, type Qcow2Stream } from "../../provider/image/qcow2-writer";
+import { compressedQcow2, qcow2SizeBound, type Qcow2Stream } from "../../provider/publish/qcow2";
 import { mulberry32 } from "../../tools/local-do/random";
 import { built, describeWithFixtures } from "../support/fixtures";
 import { requireTools } from "../support/require";
@@ -166,7 +166,7 @@ describeWithFixtures("every fixture converted to a compressed qcow2", (fx) => {
 
 describeWithFixtures("the compiled writer, compressing in worker threads", (fx) => {
   // Run from source (as here) clusters compress in this thread; the built package hands them to worker threads.
-  const compiled = join(__dirname, "..", "..", "dist", "provider", "image", "qcow2-writer.js");
+  const compiled = join(__dirname, "..", "..", "dist", "provider", "publish", "qcow2", "index.js");
   const bytesOf = async (q: Qcow2Stream) => {
     const h = createHash("sha256");
     const chunks: number[] = [];
@@ -177,7 +177,7 @@ describeWithFixtures("the compiled writer, compressing in worker threads", (fx) 
     return { sha: h.update(q.header()).digest("hex"), chunks: chunks.length, size: q.stats.size };
   };
   (existsSync(compiled) ? test : test.skip)("writes the same bytes as the in-thread path (make build first)", async () => {
-    const { compressedQcow2: inWorkers } = (await import(compiled)) as typeof import("../../provider/image/qcow2-writer");
+    const { compressedQcow2: inWorkers } = (await import(compiled)) as typeof import("../../provider/publish/qcow2");
     const source = await openImage(fx.path("good-gpt.raw"));
     try {
       const workers = await bytesOf(inWorkers(source.disk, { workers: 2 }));
