@@ -71,9 +71,10 @@ function convertForSynth(file: string, sha256: string, uploadAs: "auto" | "qcow2
   try {
     result = JSON.parse(r.stdout);
   } catch {
-    throw new UsageError(`do-image convert could not run on ${file}: ${r.stderr || r.error?.message}`, "run do-image convert on the file to see why");
+    throw new UsageError(`do-image convert could not run on ${file}: ${r.stderr || r.error?.message}`, { fix: "run do-image convert on the file to see why" });
   }
-  if (result.error) throw new UsageError(`do-image convert ${file}: ${result.error.message}`, "run do-image validate on the file to see what is wrong");
+  if (result.error)
+    throw new UsageError(`do-image convert ${file}: ${result.error.message}`, { fix: "run do-image validate on the file to see what is wrong" });
   return result.converted ? out : null;
 }
 
@@ -83,7 +84,9 @@ function validateForSynth(file: string, skip: string[] = [], boot: BootWhen = "n
   try {
     return JSON.parse(r.stdout) as ValidationReport;
   } catch {
-    throw new UsageError(`do-image validate could not run on ${file}: ${r.stderr || r.error?.message}`, "run do-image validate on the file to see why");
+    throw new UsageError(`do-image validate could not run on ${file}: ${r.stderr || r.error?.message}`, {
+      fix: "run do-image validate on the file to see why",
+    });
   }
 }
 
@@ -115,8 +118,9 @@ export class CustomImage extends Construct {
       validation: config.validation?.enabled === false ? false : { skip: config.validation?.skip, boot: config.validation?.boot },
     });
     if (problems.length > 0)
-      throw new UsageError(`CustomImage ${id}: ${problems.map((p) => `${p.field}: ${p.reason}`).join("; ")}`, "correct the construct's config");
-    if (!existsSync(file)) throw new UsageError(`CustomImage ${id}: file ${config.file} does not exist`, "give the path of a disk image file", "file");
+      throw new UsageError(`CustomImage ${id}: ${problems.map((p) => `${p.field}: ${p.reason}`).join("; ")}`, { fix: "correct the construct's config" });
+    if (!existsSync(file))
+      throw new UsageError(`CustomImage ${id}: file ${config.file} does not exist`, { fix: "give the path of a disk image file", field: "file" });
     this.regions = inputs.regions;
     const spacesRegion = spacesRegionFor(config.spacesRegion, this.regions[0]);
     this.sha256 = sha256FileSync(file);

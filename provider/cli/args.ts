@@ -76,7 +76,7 @@ function closest(word: string, known: string[]): string | undefined {
 }
 
 function usage(message: string, path: string[], field: string, suggestion?: string): UsageError {
-  return new UsageError(suggestion ? `${message} (did you mean ${suggestion}?)` : message, helpHint(path), field);
+  return new UsageError(suggestion ? `${message} (did you mean ${suggestion}?)` : message, { fix: helpHint(path), field });
 }
 
 /**

@@ -23,10 +23,9 @@ function doctlToken(name: string | undefined, env: NodeJS.ProcessEnv): string | 
     text = readFileSync(doctlConfigFile(env), "utf8");
   } catch {
     if (name)
-      throw new UsageError(
-        `--context ${name}: doctl has no config at ${doctlConfigFile(env)}`,
-        "run doctl auth init --context NAME first, or pass --access-token",
-      );
+      throw new UsageError(`--context ${name}: doctl has no config at ${doctlConfigFile(env)}`, {
+        fix: "run doctl auth init --context NAME first, or pass --access-token",
+      });
     return undefined;
   }
   type DoctlConfig = { "access-token"?: string; context?: string; "auth-contexts"?: Record<string, string> } | null | undefined;
@@ -34,15 +33,16 @@ function doctlToken(name: string | undefined, env: NodeJS.ProcessEnv): string | 
   try {
     config = load(text, { json: true }) as DoctlConfig;
   } catch (err) {
-    throw new UsageError(
-      `doctl's config ${doctlConfigFile(env)} is not valid YAML: ${(err as { reason?: string }).reason ?? (err as Error).message}`,
-      "repair it (doctl auth init rewrites it), or pass --access-token or set DIGITALOCEAN_TOKEN",
-    );
+    throw new UsageError(`doctl's config ${doctlConfigFile(env)} is not valid YAML: ${(err as { reason?: string }).reason ?? (err as Error).message}`, {
+      fix: "repair it (doctl auth init rewrites it), or pass --access-token or set DIGITALOCEAN_TOKEN",
+    });
   }
   const context = name ?? config?.context ?? "default";
   const token = context === "default" ? config?.["access-token"] : config?.["auth-contexts"]?.[context];
   if (!token && name)
-    throw new UsageError(`--context ${name}: doctl's config has no such context`, `list them with doctl auth list; pass one of them or --access-token`);
+    throw new UsageError(`--context ${name}: doctl's config has no such context`, {
+      fix: `list them with doctl auth list; pass one of them or --access-token`,
+    });
   return token || undefined;
 }
 

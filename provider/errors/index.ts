@@ -122,13 +122,12 @@ export class DoImageError extends Error {
 
 /** A bad argument or a missing setting: the command cannot start. */
 export class UsageError extends DoImageError {
-  constructor(
-    message: string,
-    fix: string,
-    /** The flag or field at fault, e.g. "--region" or "regions[1]". */
-    readonly field?: string,
-  ) {
-    super(message, { code: "usage", fix, exit: EXIT.usage });
+  /** The flag or field at fault, e.g. "--region" or "regions[1]". */
+  readonly field?: string;
+
+  constructor(message: string, options: { fix: string; field?: string; cause?: unknown }) {
+    super(message, { code: "usage", fix: options.fix, exit: EXIT.usage, cause: options.cause });
+    this.field = options.field;
   }
 
   override details(): Record<string, unknown> {
@@ -148,11 +147,10 @@ export function credential(sources: [name: string, value: string | undefined][])
   let at = -1;
   for (let i = 0; i < value.length && at < 0; i++) if (value.charCodeAt(i) < 0x20 || value.charCodeAt(i) === 0x7f) at = i;
   if (at >= 0)
-    throw new UsageError(
-      `${name} contains a control character (${JSON.stringify(value[at])} at position ${at + 1} of ${value.length})`,
-      `set ${name} to the value alone, without a trailing newline or other control characters${/^[A-Z_]+$/.test(name) ? ` (e.g. export ${name}="$(tr -d '\\r\\n' < file)")` : ""}`,
-      name,
-    );
+    throw new UsageError(`${name} contains a control character (${JSON.stringify(value[at])} at position ${at + 1} of ${value.length})`, {
+      fix: `set ${name} to the value alone, without a trailing newline or other control characters${/^[A-Z_]+$/.test(name) ? ` (e.g. export ${name}="$(tr -d '\\r\\n' < file)")` : ""}`,
+      field: name,
+    });
   return { name, value };
 }
 

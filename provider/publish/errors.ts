@@ -7,20 +7,20 @@ export type PublishStage = "validate" | "upload" | "import" | "transfer" | "upda
 
 /** A failure part-way, after which `imageId` (when set) names the image that exists and must be recorded or removed. */
 export class PublishError extends DoImageError {
-  constructor(
-    message: string,
-    readonly imageId: number | undefined,
-    readonly stage: PublishStage,
-    cause?: unknown,
-    fix?: string,
-  ) {
-    const inner = cause instanceof DoImageError ? cause : undefined;
+  readonly imageId: number | undefined;
+  readonly stage: PublishStage;
+
+  /** Code, fix and exit code come from `cause` when it is one of ours; else `${stage}-failed`, a retry, and 70. */
+  constructor(message: string, options: { stage: PublishStage; imageId?: number; cause?: unknown; fix?: string }) {
+    const inner = options.cause instanceof DoImageError ? options.cause : undefined;
     super(message, {
-      code: inner?.code ?? `${stage}-failed`,
-      fix: fix ?? inner?.fix ?? "run the same command again; what already exists is found and reused",
+      code: inner?.code ?? `${options.stage}-failed`,
+      fix: options.fix ?? inner?.fix ?? "run the same command again; what already exists is found and reused",
       exit: inner?.exitCode ?? EXIT.internal,
-      cause,
+      cause: options.cause,
     });
+    this.imageId = options.imageId;
+    this.stage = options.stage;
   }
 
   override details(): Record<string, unknown> {
@@ -49,9 +49,8 @@ export class ValidationFailedError extends DoImageError {
 /** All of a publish's input problems as one usage error naming the first field. */
 export function inputError(problems: InputProblem[], fieldName: (field: string) => string = (f) => f): UsageError {
   const lines = problems.map((p) => `${fieldName(p.field)}: ${p.reason}`);
-  return new UsageError(
-    lines.length === 1 ? lines[0] : `invalid input:\n  ${lines.join("\n  ")}`,
-    "correct the input named above",
-    fieldName(problems[0].field),
-  );
+  return new UsageError(lines.length === 1 ? lines[0] : `invalid input:\n  ${lines.join("\n  ")}`, {
+    fix: "correct the input named above",
+    field: fieldName(problems[0].field),
+  });
 }

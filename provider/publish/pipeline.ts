@@ -35,22 +35,20 @@ async function failedCreate(
 ): Promise<PublishError> {
   const message = (err as Error).message;
   const refused = err instanceof DigitalOceanError && err.status !== null && err.status >= 400 && err.status < 500 && err.status !== 429;
-  if (!object) return new PublishError(message, undefined, "import", err);
+  if (!object) return new PublishError(message, { stage: "import", cause: err });
   const where = `${object.bucket}/${object.key}`;
   if (refused && !keepObject) {
     const deleted = await deleteImageObject(object).then(
       () => `the uploaded object ${where} was deleted`,
       (e: unknown) => `the uploaded object ${where} is left behind (deleting it failed: ${(e as Error).message}); do-image gc or the Spaces console removes it`,
     );
-    return new PublishError(`${message}; ${deleted}`, undefined, "import", err);
+    return new PublishError(`${message}; ${deleted}`, { stage: "import", cause: err });
   }
-  return new PublishError(
-    `${message}; the uploaded object ${where} was kept`,
-    undefined,
-    "import",
-    err,
-    `run the same command again: it reuses ${where} without uploading, and if DigitalOcean created the image before the failure it finds it by its tag ${marker} instead of importing twice`,
-  );
+  return new PublishError(`${message}; the uploaded object ${where} was kept`, {
+    stage: "import",
+    cause: err,
+    fix: `run the same command again: it reuses ${where} without uploading, and if DigitalOcean created the image before the failure it finds it by its tag ${marker} instead of importing twice`,
+  });
 }
 
 /**
@@ -145,7 +143,7 @@ export async function publishImage(options: PublishOptions): Promise<PublishResu
         ).catch(async (err) => {
           // A push elsewhere may have finished with this content meanwhile, and removed the object under this upload.
           if (await findByMarker(client, marker).catch(() => null)) return null;
-          throw new PublishError((err as Error).message, undefined, "upload", err);
+          throw new PublishError((err as Error).message, { stage: "upload", cause: err });
         });
         if (upload) {
           emit({ type: "uploaded", upload });
@@ -188,9 +186,9 @@ export async function publishImage(options: PublishOptions): Promise<PublishResu
       // A failed import leaves a `deleted` image record behind; remove it and the object so nothing is orphaned.
       await client.images.delete(imageId).catch(() => undefined);
       if (spacesSettings && !spaces?.keepObject) await deleteImageObject(spacesSettings).catch(() => undefined);
-      throw new PublishError(err.message, undefined, "import", err);
+      throw new PublishError(err.message, { stage: "import", cause: err });
     }
-    throw new PublishError(`image ${imageId} was created but did not become available: ${(err as Error).message}`, imageId, "import", err);
+    throw new PublishError(`image ${imageId} was created but did not become available: ${(err as Error).message}`, { imageId, stage: "import", cause: err });
   }
   emit({ type: "imported", image });
 
@@ -202,7 +200,11 @@ export async function publishImage(options: PublishOptions): Promise<PublishResu
       distribution: inputs.distribution,
       tags: inputs.tags,
     }).catch((err) => {
-      throw new PublishError(`image ${imageId} exists but its metadata could not be updated: ${(err as Error).message}`, imageId, "update", err);
+      throw new PublishError(`image ${imageId} exists but its metadata could not be updated: ${(err as Error).message}`, {
+        imageId,
+        stage: "update",
+        cause: err,
+      });
     });
     image = r.image;
     if (r.changed.length > 0) emit({ type: "updated", image, changed: r.changed });

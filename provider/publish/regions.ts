@@ -17,7 +17,7 @@ export async function requireRegions(client: DigitalOceanClient, regions: string
   if (bad.length === 0) return;
   const open = [...known].filter(([, available]) => available).map(([slug]) => slug);
   const why = bad.map((r) => (known.has(r) ? `${r} is not available for new resources` : `${r} is not a DigitalOcean region`)).join("; ");
-  throw new UsageError(`${why}`, `use one of ${open.sort().join(", ")}`, field);
+  throw new UsageError(`${why}`, { fix: `use one of ${open.sort().join(", ")}`, field });
 }
 
 export interface TransferOptions {
@@ -55,12 +55,11 @@ export async function transfer(client: DigitalOceanClient, image: Image, regions
   const failed = results.map((r, i) => [r, missing[i]] as const).filter(([r]) => r.status === "rejected");
   if (failed.length > 0) {
     const why = failed.map(([r, region]) => `${region}: ${((r as PromiseRejectedResult).reason as Error).message}`).join("; ");
-    throw new PublishError(
-      `image ${imageId} could not be transferred to ${failed.map(([, r]) => r).join(", ")}: ${why}`,
+    throw new PublishError(`image ${imageId} could not be transferred to ${failed.map(([, r]) => r).join(", ")}: ${why}`, {
       imageId,
-      "transfer",
-      (failed[0][0] as PromiseRejectedResult).reason,
-    );
+      stage: "transfer",
+      cause: (failed[0][0] as PromiseRejectedResult).reason,
+    });
   }
   return client.images.get(imageId);
 }

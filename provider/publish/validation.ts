@@ -10,7 +10,7 @@ import { validateImage, type ValidationReport } from "../image";
 /** A file the pipeline can read: it exists and is a regular file (a FIFO would block, a folder is a mistake). */
 export async function requireFile(file: string, field = "file"): Promise<void> {
   const st = await stat(file).catch(() => null);
-  if (!st || !st.isFile()) throw new UsageError(`${file} does not exist or is not a regular file`, "give the path of a disk image file", field);
+  if (!st || !st.isFile()) throw new UsageError(`${file} does not exist or is not a regular file`, { fix: "give the path of a disk image file", field });
 }
 
 /**

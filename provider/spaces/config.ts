@@ -48,11 +48,10 @@ export function spacesLocation(explicit: SpacesSettings = {}, env: NodeJS.Proces
   const region = explicit.region;
   const endpoint = explicit.endpoint || env.SPACES_ENDPOINT_URL || (region ? `https://${region}.digitaloceanspaces.com` : undefined);
   if (!endpoint)
-    throw new UsageError(
-      "no Spaces region",
-      "name the bucket's region (--spaces-region, spaces.region or SPACES_REGION), e.g. nyc3, or its endpoint (SPACES_ENDPOINT_URL)",
-      "spaces.region",
-    );
+    throw new UsageError("no Spaces region", {
+      fix: "name the bucket's region (--spaces-region, spaces.region or SPACES_REGION), e.g. nyc3, or its endpoint (SPACES_ENDPOINT_URL)",
+      field: "spaces.region",
+    });
   // Another S3 endpoint (a local one) needs no region: the endpoint alone addresses it.
   return { region: region ?? "", endpoint: endpoint.replace(/\/+$/, "") };
 }

@@ -4,8 +4,9 @@ import { DoImageError, EXIT, redact, type ExitCode } from "../errors";
 import type { ResolvedSpacesSettings } from "./config";
 
 export class SpacesError extends DoImageError {
-  constructor(message: string, code: string, fix: string, cause?: unknown, exit: ExitCode = EXIT.refused) {
-    super(message, { code: `spaces-${code}`, fix, exit, cause });
+  /** `code` is S3's own (AccessDenied) or ours (Interrupted), and becomes "spaces-" + code. @default exit 1 */
+  constructor(message: string, options: { code: string; fix: string; cause?: unknown; exit?: ExitCode }) {
+    super(message, { code: `spaces-${options.code}`, fix: options.fix, exit: options.exit ?? EXIT.refused, cause: options.cause });
   }
 }
 
@@ -32,46 +33,41 @@ export function explain(err: unknown, settings: ResolvedSpacesSettings, bucket: 
   const keyHint = `${settings.accessKeyId.slice(0, 4)}…`;
   switch (code) {
     case "InvalidAccessKeyId":
-      return new SpacesError(
-        `${where}: the access key ${keyHint} is not known (${code})`,
+      return new SpacesError(`${where}: the access key ${keyHint} is not known (${code})`, {
         code,
-        "check SPACES_ACCESS_KEY_ID or digitalocean:spacesAccessId; Spaces keys are listed under API → Spaces Keys",
-        err,
-      );
+        fix: "check SPACES_ACCESS_KEY_ID or digitalocean:spacesAccessId; Spaces keys are listed under API → Spaces Keys",
+        cause: err,
+      });
     case "SignatureDoesNotMatch":
-      return new SpacesError(
-        `${where}: the secret key does not match access key ${keyHint} (${code})`,
+      return new SpacesError(`${where}: the secret key does not match access key ${keyHint} (${code})`, {
         code,
-        "check SPACES_SECRET_ACCESS_KEY or digitalocean:spacesSecretKey",
-        err,
-      );
+        fix: "check SPACES_SECRET_ACCESS_KEY or digitalocean:spacesSecretKey",
+        cause: err,
+      });
     case "AccessDenied":
-      return new SpacesError(
-        `${where}: access denied for key ${keyHint}`,
+      return new SpacesError(`${where}: access denied for key ${keyHint}`, {
         code,
-        "give the key read/write access to this bucket, or use a key with full access",
-        err,
-      );
+        fix: "give the key read/write access to this bucket, or use a key with full access",
+        cause: err,
+      });
     case "NoSuchBucket":
-      return new SpacesError(
-        `${where}: the bucket does not exist`,
+      return new SpacesError(`${where}: the bucket does not exist`, {
         code,
-        `create it (Spaces → Create a Space${settings.region ? `, in region ${settings.region}` : ""}) or name an existing one`,
-        err,
-      );
+        fix: `create it (Spaces → Create a Space${settings.region ? `, in region ${settings.region}` : ""}) or name an existing one`,
+        cause: err,
+      });
     default: {
       // No HTTP answer at all, or a server error: Spaces was unreachable rather than refusing.
       const status = e.$metadata?.httpStatusCode;
-      return new SpacesError(
-        // What the server said is repeated, never the secret key, even when the server (or a proxy) echoes it.
-        `${where}: ${code}${e.message && e.message !== code ? `: ${redact(e.message, settings.secretAccessKey)}` : ""}`,
+      return new SpacesError(`${where}: ${code}${e.message && e.message !== code ? `: ${redact(e.message, settings.secretAccessKey)}` : ""}`, {
         code,
-        status === undefined
-          ? `check the network and the endpoint ${settings.endpoint}, then run again`
-          : "retry; if it persists, check the endpoint and the bucket",
-        err,
-        status === undefined || status >= 500 ? EXIT.unavailable : EXIT.refused,
-      );
+        fix:
+          status === undefined
+            ? `check the network and the endpoint ${settings.endpoint}, then run again`
+            : "retry; if it persists, check the endpoint and the bucket",
+        cause: err,
+        exit: status === undefined || status >= 500 ? EXIT.unavailable : EXIT.refused,
+      });
     }
   }
 }

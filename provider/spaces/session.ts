@@ -107,10 +107,7 @@ export class UploadSession {
     const stopped = this.options.signal?.aborted ? "interrupted" : `stopped by ${failureOf(err)}`;
     return new SpacesError(
       `upload of ${this.what} to ${bucket}/${key} ${stopped} after ${this.result.partsUploaded + this.result.partsReused} of ${partCount} parts`,
-      "Interrupted",
-      "run the same command again: the parts already stored are kept and skipped",
-      err,
-      EXIT.unavailable,
+      { code: "Interrupted", fix: "run the same command again: the parts already stored are kept and skipped", cause: err, exit: EXIT.unavailable },
     );
   }
 
@@ -122,11 +119,10 @@ export class UploadSession {
       if (!this.result.reused) {
         const stored = await this.stored();
         if (stored?.size !== this.result.size)
-          throw new SpacesError(
-            `${bucket}/${key} holds ${stored?.size ?? "no"} bytes after the upload, not ${this.result.size}`,
-            "SizeMismatch",
-            "run again; if it persists, report it",
-          );
+          throw new SpacesError(`${bucket}/${key} holds ${stored?.size ?? "no"} bytes after the upload, not ${this.result.size}`, {
+            code: "SizeMismatch",
+            fix: "run again; if it persists, report it",
+          });
       }
       this.result.url = await imageUrl(this.client, this.settings, bucket, key, this.options.access ?? "presigned", this.options.presignSeconds);
       return this.result;

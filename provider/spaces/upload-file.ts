@@ -54,7 +54,10 @@ export async function uploadObject(file: string, options: UploadOptions): Promis
           const offset = (n - 1) * partSize;
           const body = buffer.subarray(0, Math.min(partSize, size - offset));
           if ((await handle.read(body, 0, body.length, offset)).bytesRead !== body.length)
-            throw new SpacesError(`${file} is shorter than when it was hashed`, "FileChanged", "let whatever writes the file finish, then run again");
+            throw new SpacesError(`${file} is shorter than when it was hashed`, {
+              code: "FileChanged",
+              fix: "let whatever writes the file finish, then run again",
+            });
           try {
             etags.set(n, await up.sendPart(uploadId, n, body));
           } catch (err) {

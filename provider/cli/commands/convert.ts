@@ -28,7 +28,7 @@ export const convert: CommandSpec = {
         // Before any work: what <output> names must be a file the result may replace, and not the image itself.
         const target = await replaceableTarget(output);
         if (target === (await realpath(file).catch(() => file)))
-          throw new UsageError(`<output> is ${file} itself`, "name another file: the image is read while the qcow2 is written", "<output>");
+          throw new UsageError(`<output> is ${file} itself`, { fix: "name another file: the image is read while the qcow2 is written", field: "<output>" });
         const choice = await uploadFormatFor(file, o.auto ? "auto" : "qcow2");
         if (choice.format !== "qcow2") {
           if (!o.json) writeOut(`not converted: ${choice.reason}\n`);

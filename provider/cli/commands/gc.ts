@@ -25,7 +25,7 @@ export const gc: CommandSpec = {
     const { collectUnfinishedUploads } = await import("../../spaces");
     await run(o.json as boolean, async () => {
       const bucket = (o.bucket as string | undefined) ?? process.env.SPACES_BUCKET;
-      if (!bucket) throw new UsageError("no bucket named", "pass --bucket NAME or set SPACES_BUCKET", "--bucket");
+      if (!bucket) throw new UsageError("no bucket named", { fix: "pass --bucket NAME or set SPACES_BUCKET", field: "--bucket" });
       const keyPrefix = o.keyPrefix as string;
       const olderThan = o.olderThan as number;
       const r = await collectUnfinishedUploads({

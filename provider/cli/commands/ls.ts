@@ -17,7 +17,8 @@ export const ls: CommandSpec = {
     const { imageJson, renderImages, LS_COLUMNS, LS_DEFAULT_FORMAT } = await import("../images");
     const columns = list((o.format as string | undefined) ?? LS_DEFAULT_FORMAT);
     const bad = columns.filter((k) => !LS_COLUMNS[k]);
-    if (bad.length) throw new UsageError(`--format: unknown column ${bad.join(", ")}`, `use any of ${Object.keys(LS_COLUMNS).join(", ")}`, "--format");
+    if (bad.length)
+      throw new UsageError(`--format: unknown column ${bad.join(", ")}`, { fix: `use any of ${Object.keys(LS_COLUMNS).join(", ")}`, field: "--format" });
     await run(o.json as boolean, async () => {
       const images = [];
       for await (const i of (await client(o)).images.list({ private: true, tagName: o.tag as string | undefined }))

@@ -34,7 +34,8 @@ export const regions: CommandSpec = {
           import("../images"),
         ]);
         const bad = regions.filter((r) => !REGION_SLUG.test(r));
-        if (bad.length) throw new UsageError(`${bad.join(", ")}: not a region slug`, "region slugs are three letters and a digit, e.g. nyc3", "<regions...>");
+        if (bad.length)
+          throw new UsageError(`${bad.join(", ")}: not a region slug`, { fix: "region slugs are three letters and a digit, e.g. nyc3", field: "<regions...>" });
         const timeout = o.timeout as ReturnType<typeof duration> | undefined;
         if (timeout?.unitless)
           writeErr(

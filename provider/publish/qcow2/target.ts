@@ -14,11 +14,12 @@ export async function replaceableTarget(output: string): Promise<string> {
   for (let hops = 0; ; hops++) {
     const st = await lstat(path).catch((err: NodeJS.ErrnoException) => {
       if (err.code === "ENOENT") return undefined;
-      throw new UsageError(`cannot write ${output}: ${err.message}`, "name a file in a directory you can write", "<output>");
+      throw new UsageError(`cannot write ${output}: ${err.message}`, { fix: "name a file in a directory you can write", field: "<output>" });
     });
     if (!st) break;
     if (st.isSymbolicLink()) {
-      if (hops >= 40) throw new UsageError(`cannot write ${output}: too many levels of symbolic links`, "name a regular file, or a link to one", "<output>");
+      if (hops >= 40)
+        throw new UsageError(`cannot write ${output}: too many levels of symbolic links`, { fix: "name a regular file, or a link to one", field: "<output>" });
       path = resolve(dirname(path), await readlink(path));
       continue;
     }
@@ -36,12 +37,14 @@ export async function replaceableTarget(output: string): Promise<string> {
               : "not a regular file";
     throw new UsageError(
       `${output}${path === resolve(output) ? "" : ` (${path})`} is ${what}: the image is written to a temporary file and renamed into place, which would replace it`,
-      st.isDirectory() ? `name a file inside it, e.g. ${output.replace(/\/+$/, "")}/image.qcow2` : "name a regular file to write the image to",
-      "<output>",
+      {
+        fix: st.isDirectory() ? `name a file inside it, e.g. ${output.replace(/\/+$/, "")}/image.qcow2` : "name a regular file to write the image to",
+        field: "<output>",
+      },
     );
   }
   const parent = await stat(dirname(path)).catch(() => undefined);
   if (!parent?.isDirectory())
-    throw new UsageError(`cannot write ${output}: ${dirname(path)} is not a directory`, "name a file in an existing directory", "<output>");
+    throw new UsageError(`cannot write ${output}: ${dirname(path)} is not a directory`, { fix: "name a file in an existing directory", field: "<output>" });
   return path;
 }
