@@ -4,6 +4,7 @@
 // AbortMultipartUpload); they are added here on s3rver's own store and run behind its own SigV4 authentication.
 // DigitalOcean Spaces implements all three natively.
 import { throttledLink } from "./throttle";
+import type { Clock } from "do-image/internal";
 import { createHash } from "node:crypto";
 import { createReadStream, createWriteStream } from "node:fs";
 import { access, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
@@ -31,6 +32,8 @@ export interface S3ServerOptions {
   buckets?: string[];
   /** Upload speed of the link in front of the server, in bytes per second (a token bucket shared by all clients). */
   bandwidth?: number;
+  /** The clock the link's pauses are slept on. @default real time */
+  clock?: Clock;
 }
 
 /** Faults a test switches on, live: failing uploads (a key revoked mid-upload), secrets echoed in errors. */
@@ -52,6 +55,8 @@ export interface S3Server {
   secretAccessKey: string;
   directory: string;
   faults: S3Faults;
+  /** With `bandwidth`: bytes sent to the server through the link, and the milliseconds of pause it charged them. */
+  link?: { bytes: number; owed: number };
   /** Object keys in a bucket, and multipart uploads still open. */
   contents(bucket: string): Promise<{ objects: string[]; uploads: string[] }>;
   close(): Promise<void>;
@@ -285,7 +290,7 @@ export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Se
   const faults: S3Faults = {};
   stack.splice(stack.length - 1, 0, faultInjection(faults, secretAccessKey), multipartExtensions());
   const { port } = (await server.run()) as AddressInfo;
-  const link = options.bandwidth ? await throttledLink(port, options.bandwidth) : undefined;
+  const link = options.bandwidth ? await throttledLink(port, options.bandwidth, options.clock) : undefined;
   const url = `http://127.0.0.1:${link?.port ?? port}`;
   return {
     url,
@@ -293,6 +298,7 @@ export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Se
     secretAccessKey,
     directory,
     faults,
+    link: link?.bucket,
     async contents(bucket) {
       const store = server.store as S3Store;
       const objects: string[] = [];
