@@ -4,7 +4,7 @@ NODE_MODULES := node_modules/.package-lock.json
 TSC := node_modules/.bin/tsc
 JEST := node_modules/.bin/jest
 
-.PHONY: help install build lint format test test-fast test-boot test-unit demo emulator bench fuzz fixtures boot-corpus boot-matrix metamorphic sample clean
+.PHONY: help install build generate lint format test test-fast test-boot test-unit demo emulator bench fuzz fixtures boot-corpus boot-matrix metamorphic sample clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -31,6 +31,9 @@ build: install ## compile TypeScript into dist/, and bundle the CLI into dist/cl
 	@# whole bundle as two-byte text: twice the memory, slower to read, and a measurable part of a command's start.
 	@if LC_ALL=C grep -q -P '[^\x00-\x7F]' dist/cli/*.js; then LC_ALL=C grep -n -P '[^\x00-\x7F]' dist/cli/*.js | cut -c1-160 >&2; \
 	  echo "make build: the bundle must be ASCII; reword the comments above (… is ..., ≤ is <=)" >&2; exit 1; fi
+
+generate: build ## regenerate the Pulumi argument types from schema.json (provider/pulumi/args.generated.ts)
+	node dist/tools/schema-types/generate.js
 
 lint: install ## eslint and prettier --check
 	node_modules/.bin/eslint .

@@ -1,38 +1,10 @@
 // `ImageDroplet`: a Droplet made from a CustomImage, created only once the image is available in the Droplet's region.
 import * as digitalocean from "@pulumi/digitalocean";
 import * as pulumi from "@pulumi/pulumi";
-import type { CustomImage } from "./customImage";
+import type { ImageDropletArgs } from "./args.generated";
 
-export interface ImageDropletArgs {
-  /** The custom image to boot from. */
-  readonly image: CustomImage;
-  /** The Droplet's region; it must be one of the image's regions. */
-  readonly region: pulumi.Input<string>;
-  /** The Droplet size slug, e.g. "s-1vcpu-1gb". */
-  readonly size: pulumi.Input<string>;
-  /** SSH key ids or fingerprints. Required: Droplets from custom images get no root password, so a key is the only way in. */
-  readonly sshKeys: pulumi.Input<pulumi.Input<string>[]>;
-  /** The Droplet's name. @default the resource name */
-  readonly name?: pulumi.Input<string>;
-  /** cloud-init user data. */
-  readonly userData?: pulumi.Input<string>;
-  /** Tags on the Droplet. */
-  readonly tags?: pulumi.Input<pulumi.Input<string>[]>;
-  /** The VPC to place the Droplet in. @default the region's default VPC */
-  readonly vpcUuid?: pulumi.Input<string>;
-  /** Install the metrics agent. @default false */
-  readonly monitoring?: pulumi.Input<boolean>;
-  /** Enable backups. @default false */
-  readonly backups?: pulumi.Input<boolean>;
-  /** Install the Droplet agent (for the web console); it needs an image that supports it. @default false */
-  readonly dropletAgent?: pulumi.Input<boolean>;
-  /** Shut down gracefully before destroying. @default false */
-  readonly gracefulShutdown?: pulumi.Input<boolean>;
-  /** Grow the disk when resizing. @default true */
-  readonly resizeDisk?: pulumi.Input<boolean>;
-  /** Block storage volumes to attach. */
-  readonly volumeIds?: pulumi.Input<pulumi.Input<string>[]>;
-}
+// The arguments are generated from schema.json, which documents each one (args.generated.ts, `make generate`).
+export type { ImageDropletArgs } from "./args.generated";
 
 export class ImageDroplet extends pulumi.ComponentResource {
   /** The Droplet id. */

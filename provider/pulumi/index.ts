@@ -1,3 +1,3 @@
 // Public face of the Pulumi resources.
-export { CustomImage, type CustomImageArgs, type CustomImageSpacesArgs } from "./customImage";
+export { CustomImage, type CustomImageArgs, type CustomImageSpacesArgs, type CustomImageValidationArgs, type CustomImageTimeoutsArgs } from "./customImage";
 export { ImageDroplet, type ImageDropletArgs } from "./imageDroplet";

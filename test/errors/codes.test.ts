@@ -19,7 +19,8 @@ test("every listed error code is given by some source, in kebab case", () => {
     .join("\n")
     .replace(/export const ERROR_CODES = \[[^\]]*\]/, "");
   // PublishError's codes are `${stage}-failed`, one per stage the pipeline names
-  const given = (c: string) => text.includes(`"${c}"`) || (/-failed$/.test(c) && text.includes("`${options.stage}-failed`") && text.includes(`"${c.slice(0, -7)}"`));
+  const given = (c: string) =>
+    text.includes(`"${c}"`) || (/-failed$/.test(c) && text.includes("`${options.stage}-failed`") && text.includes(`"${c.slice(0, -7)}"`));
   const unused = ERROR_CODES.filter((c) => !given(c));
   expect(unused).toEqual([]);
   expect(ERROR_CODES.filter((c) => !/^[a-z0-9]+(-[a-z0-9]+)*$/.test(c))).toEqual([]);

@@ -10,10 +10,12 @@ import { CUSTOM_IMAGE_TOKEN, schemaFailures } from "../../provider/pulumi/engine
 import { check } from "../../provider/pulumi/engine/check";
 import * as pulumi from "@pulumi/pulumi";
 import { serializeWithMocks } from "../../tools/local-do/pulumi-host";
+import { expected, generate, GENERATED } from "../../tools/schema-types/generate";
 import { describeWithShared, PULUMI_METASCHEMA } from "../support/shared";
 
 const ROOT = join(__dirname, "..", "..");
 const schema = JSON.parse(readFileSync(join(ROOT, "schema.json"), "utf8"));
+const CUSTOM_IMAGE_SPEC = schema.resources["pulumi-nodejs:dynamic/do-image:CustomImage"];
 
 /** Member names of an interface, or the public readonly properties a class declares, read with the compiler. */
 function members(file: string, name: string): string[] {
@@ -32,6 +34,17 @@ function members(file: string, name: string): string[] {
   return out.sort();
 }
 
+/** Members of an interface declared without `?`, read with the compiler. */
+function requiredMembers(file: string, name: string): string[] {
+  const source = ts.createSourceFile(file, readFileSync(join(ROOT, file), "utf8"), ts.ScriptTarget.Latest, true);
+  const out: string[] = [];
+  source.forEachChild((node) => {
+    if (ts.isInterfaceDeclaration(node) && node.name.text === name)
+      for (const m of node.members) if (ts.isPropertySignature(m) && ts.isIdentifier(m.name) && !m.questionToken) out.push(m.name.text);
+  });
+  return out.sort();
+}
+
 describeWithShared("schema.json", PULUMI_METASCHEMA, () => {
   test("is a valid Pulumi package schema", () => {
     const ajv = new Ajv2020({ strict: false, allErrors: true });
@@ -42,20 +55,33 @@ describeWithShared("schema.json", PULUMI_METASCHEMA, () => {
 });
 
 test.each([
-  ["pulumi-nodejs:dynamic/do-image:CustomImage", "provider/pulumi/customImage.ts", "CustomImageArgs", "CustomImage"],
-  ["do-image:index:ImageDroplet", "provider/pulumi/imageDroplet.ts", "ImageDropletArgs", "ImageDroplet"],
-])("%s matches its TypeScript inputs and outputs", (token, file, args, cls) => {
-  const r = schema.resources[token];
-  expect(Object.keys(r.inputProperties).sort()).toEqual(members(file, args));
-  expect(Object.keys(r.properties).sort()).toEqual(members(file, cls));
-  const optional = members(file, args).filter((m) => new RegExp(`readonly ${m}\\?:`).test(readFileSync(join(ROOT, file), "utf8")));
-  expect([...r.requiredInputs].sort()).toEqual(members(file, args).filter((m) => !optional.includes(m)));
+  ["pulumi-nodejs:dynamic/do-image:CustomImage", "provider/pulumi/customImage.ts", "CustomImage"],
+  ["do-image:index:ImageDroplet", "provider/pulumi/imageDroplet.ts", "ImageDroplet"],
+])("%s matches its TypeScript outputs", (token, file, cls) => {
+  expect(Object.keys(schema.resources[token].properties).sort()).toEqual(members(file, cls));
 });
 
-test("the Spaces settings type matches CustomImageSpacesArgs", () => {
-  expect(Object.keys(schema.types["do-image:index:CustomImageSpaces"].properties).sort()).toEqual(
-    members("provider/pulumi/customImage.ts", "CustomImageSpacesArgs"),
+test("the Pulumi arguments are generated from schema.json, and the committed file is what the generator writes now", () => {
+  const committed = readFileSync(GENERATED, "utf8");
+  const wanted = expected();
+  if (committed !== wanted) throw new Error(`${GENERATED} is out of date with schema.json: run \`make generate\` and commit the result`);
+  // Each resource's and type's inputs, with their requiredness, are the schema's.
+  for (const [name, spec] of [
+    ["CustomImageArgs", CUSTOM_IMAGE_SPEC],
+    ["ImageDropletArgs", schema.resources["do-image:index:ImageDroplet"]],
+  ] as const) {
+    expect(members("provider/pulumi/args.generated.ts", name)).toEqual(Object.keys(spec.inputProperties).sort());
+    expect(requiredMembers("provider/pulumi/args.generated.ts", name)).toEqual([...spec.requiredInputs].sort());
+  }
+  expect(members("provider/pulumi/args.generated.ts", "CustomImageSpacesArgs")).toEqual(
+    Object.keys(schema.types["do-image:index:CustomImageSpaces"].properties).sort(),
   );
+});
+
+test("the generator refuses a schema type it has no mapping for, naming the property", () => {
+  const broken = JSON.parse(JSON.stringify(schema));
+  broken.resources["do-image:index:ImageDroplet"].inputProperties.size = { type: "object", description: "?" };
+  expect(() => generate(broken)).toThrow(/do-image:index:ImageDroplet\.size: type object has no TypeScript mapping/);
 });
 
 test("the check ids schema.json documents for validation.skip are exactly validate's", () => {
