@@ -50,7 +50,10 @@ export interface SpacesTarget {
   keyPrefix?: string;
   /** @default "presigned" */
   access?: Access;
-  /** Send the file as it is, as a compressed qcow2 of its non-zero clusters, or whichever is smaller. @default "auto" */
+  /**
+   * How the file is sent: "original" (as it is), "qcow2" (a compressed qcow2 of its non-zero clusters), "gzip" (the
+   * file gzip-compressed), or "auto" (qcow2 for raw disks and containers of uncompressed data, else original). @default "auto"
+   */
   uploadAs?: UploadFormat;
   /** Keep the uploaded object after the import (it is deleted by default). @default false */
   keepObject?: boolean;

@@ -12,7 +12,7 @@ import {
   type UploadResult,
 } from "../spaces";
 import { inputError, PublishError, ValidationFailedError } from "./errors";
-import { checkInputs, type SpacesTarget } from "./inputs";
+import { checkInputs, type PublishInputs, type SpacesTarget } from "./inputs";
 import { lockContent, type ContentLock } from "./lock";
 import { adoptionMarker, conversionOf, objectKey, uploadName } from "./naming";
 import { uploadFormatFor, type SentFormat, type UploadChoice } from "./upload-format";
@@ -90,30 +90,55 @@ function uploadChoice(file: string, requested: SpacesTarget["uploadAs"] = "auto"
   }));
 }
 
+/** What is published: a local file sent through a Spaces bucket, or an image DigitalOcean downloads from a URL. */
+type Source =
+  | { kind: "url"; url: string }
+  | {
+      kind: "file";
+      file: string;
+      sha256: string;
+      /** How it is sent, and why. */
+      choice: UploadChoice;
+      object: PublishedObject;
+      /** Everything the uploader needs to reach the object. */
+      spaces: SpacesTarget & PublishedObject;
+    };
+
+/** The file's or URL's source, checked: the Spaces keys reach the bucket, the file is there, hashed and its sending chosen. */
+async function sourceOf(inputs: PublishInputs, emit: (e: PublishEvent) => void): Promise<Source> {
+  const { file, url, spaces } = inputs;
+  if (file === undefined) {
+    if (url === undefined) throw new Error("publishImage: checkInputs let through neither a file nor a url");
+    return { kind: "url", url };
+  }
+  if (!spaces?.region) throw new Error("publishImage: checkInputs let a file through without a bucket and its region");
+  // The Spaces keys are proven by a listing of the bucket: before the file is hashed, and before anything is renamed,
+  // tagged, uploaded or imported.
+  await checkSpacesAccess({ ...spaces, region: spaces.region });
+  await requireFile(file);
+  const { sha256 } = await sha256File(file, (progress) => emit({ type: "progress", progress }));
+  const choice = await uploadChoice(file, spaces.uploadAs);
+  const object = { bucket: spaces.bucket, region: spaces.region, key: objectKey(sha256, uploadName(file, choice.format), spaces.keyPrefix) };
+  return { kind: "file", file, sha256, choice, object, spaces: { ...spaces, ...object } };
+}
+
 export async function publishImage(options: PublishOptions): Promise<PublishResult> {
   const { inputs, problems } = checkInputs(options);
   if (problems.length > 0) throw inputError(problems, options.fieldName);
-  const { file, regions, spaces } = inputs;
+  const { regions } = inputs;
+  const keepObject = inputs.spaces?.keepObject === true;
   const importRegion = inputs.importRegion ?? regions[0];
   const client = new DigitalOceanClient(options.api);
   const emit = options.onEvent ?? (() => undefined);
-  // The API's token is proven by the region list, the Spaces keys by a listing of the bucket: before the file is
-  // hashed, and before anything is renamed, tagged, uploaded or imported.
+  // The API's token is proven by the region list, before anything else.
   await requireRegions(client, regions);
-  if (file && spaces) await checkSpacesAccess({ ...spaces, bucket: spaces.bucket, region: spaces.region! });
-
-  let sha256: string | undefined;
-  if (file) {
-    await requireFile(file);
-    sha256 = (await sha256File(file, (progress) => emit({ type: "progress", progress }))).sha256;
-  }
-  const choice = file && spaces ? await uploadChoice(file, spaces.uploadAs) : undefined;
-  const format: SentFormat = choice?.format ?? "original";
+  const source = await sourceOf(inputs, emit);
+  const sent = source.kind === "file" ? source : undefined;
   // A converted upload is another object, and another image, than the file sent as it is: both name the conversion.
-  const marker = adoptionMarker(format === "original" ? (sha256 ?? inputs.url!) : `${sha256}:${conversionOf(format)}`, options.owner);
-  const object =
-    file && spaces ? { bucket: spaces.bucket, region: spaces.region!, key: objectKey(sha256!, uploadName(file, format), spaces.keyPrefix) } : undefined;
-  const spacesSettings = spaces && object ? { ...spaces, ...object } : undefined;
+  const marker = adoptionMarker(
+    source.kind === "url" ? source.url : source.choice.format === "original" ? source.sha256 : `${source.sha256}:${conversionOf(source.choice.format)}`,
+    options.owner,
+  );
 
   // On this machine one push of this content at a time gets past here; the next ones find its image and adopt it.
   const lock: ContentLock = await lockContent(marker, (path) => emit({ type: "waiting", lock: path }));
@@ -127,18 +152,18 @@ export async function publishImage(options: PublishOptions): Promise<PublishResu
     if (image) {
       emit({ type: "adopted", image });
     } else {
-      let url = inputs.url;
-      if (file && spacesSettings) {
-        emit({ type: "sending-as", format, reason: choice!.reason });
+      let url = source.kind === "url" ? source.url : undefined;
+      if (sent) {
+        emit({ type: "sending-as", format: sent.choice.format, reason: sent.choice.reason });
         if (inputs.validation !== false) {
-          validation = await cachedValidation(file, sha256!, inputs.validation?.skip, inputs.validation?.boot);
+          validation = await cachedValidation(sent.file, sent.sha256, inputs.validation?.skip, inputs.validation?.boot);
           if (!validation.ok) throw new ValidationFailedError(validation);
           emit({ type: "validated", report: validation });
         }
         upload = await sendFile(
-          file,
-          format,
-          { ...spacesSettings, sha256: sha256!, onProgress: (progress) => emit({ type: "progress", progress }) },
+          sent.file,
+          sent.choice.format,
+          { ...sent.spaces, sha256: sent.sha256, onProgress: (progress) => emit({ type: "progress", progress }) },
           emit,
         ).catch(async (err) => {
           // A push elsewhere may have finished with this content meanwhile, and removed the object under this upload.
@@ -155,17 +180,18 @@ export async function publishImage(options: PublishOptions): Promise<PublishResu
         adopted = true;
         emit({ type: "adopted", image });
       } else {
+        if (url === undefined) throw new Error("publishImage: nothing to import from (no upload URL and no url)");
         const created = await client.images
           .createCustom({
             name: inputs.name,
-            url: url!,
+            url,
             region: importRegion,
             distribution: inputs.distribution ?? "Unknown",
             description: inputs.description,
             tags: [...(inputs.tags ?? []), marker],
           })
           .catch(async (err: unknown) => {
-            throw await failedCreate(err, marker, upload ? spacesSettings : undefined, spaces?.keepObject === true);
+            throw await failedCreate(err, marker, upload ? sent?.spaces : undefined, keepObject);
           });
         image = await settle(client, marker, created, emit);
         adopted = image.id !== created.id;
@@ -175,20 +201,24 @@ export async function publishImage(options: PublishOptions): Promise<PublishResu
     await lock.release();
   }
 
-  const imageId = image.id;
+  const found = image;
   try {
-    image = await waitForImage(client, imageId, {
+    image = await waitForImage(client, found.id, {
       timeoutMs: (inputs.timeouts?.import ?? 60) * 60_000,
-      onProgress: (status, elapsedMs) => emit({ type: "importing", image: image!, status, elapsedMs }),
+      onProgress: (status, elapsedMs) => emit({ type: "importing", image: found, status, elapsedMs }),
     });
   } catch (err) {
     if (err instanceof ImportFailedError) {
       // A failed import leaves a `deleted` image record behind; remove it and the object so nothing is orphaned.
-      await client.images.delete(imageId).catch(() => undefined);
-      if (spacesSettings && !spaces?.keepObject) await deleteImageObject(spacesSettings).catch(() => undefined);
+      await client.images.delete(found.id).catch(() => undefined);
+      if (sent && !keepObject) await deleteImageObject(sent.spaces).catch(() => undefined);
       throw new PublishError(err.message, { stage: "import", cause: err });
     }
-    throw new PublishError(`image ${imageId} was created but did not become available: ${(err as Error).message}`, { imageId, stage: "import", cause: err });
+    throw new PublishError(`image ${found.id} was created but did not become available: ${(err as Error).message}`, {
+      imageId: found.id,
+      stage: "import",
+      cause: err,
+    });
   }
   emit({ type: "imported", image });
 
@@ -200,8 +230,8 @@ export async function publishImage(options: PublishOptions): Promise<PublishResu
       distribution: inputs.distribution,
       tags: inputs.tags,
     }).catch((err) => {
-      throw new PublishError(`image ${imageId} exists but its metadata could not be updated: ${(err as Error).message}`, {
-        imageId,
+      throw new PublishError(`image ${found.id} exists but its metadata could not be updated: ${(err as Error).message}`, {
+        imageId: found.id,
         stage: "update",
         cause: err,
       });
@@ -210,14 +240,14 @@ export async function publishImage(options: PublishOptions): Promise<PublishResu
     if (r.changed.length > 0) emit({ type: "updated", image, changed: r.changed });
   }
   // The regions were checked before the upload.
-  if (regions.some((r) => !image!.regions.includes(r)))
-    image = await transfer(client, image, regions, { timeoutMinutes: inputs.timeouts?.transfer, onEvent: emit });
+  const available = image.regions;
+  if (regions.some((r) => !available.includes(r))) image = await transfer(client, image, regions, { timeoutMinutes: inputs.timeouts?.transfer, onEvent: emit });
 
   let objectDeleted = false;
-  if (spacesSettings && object && !spaces?.keepObject) {
+  if (sent && !keepObject) {
     // An adopted image's object, if an earlier attempt left one, is found by the same content-addressed key.
-    objectDeleted = await deleteImageObject(spacesSettings);
-    if (objectDeleted) emit({ type: "cleaned", what: `${object.bucket}/${object.key}` });
+    objectDeleted = await deleteImageObject(sent.spaces);
+    if (objectDeleted) emit({ type: "cleaned", what: `${sent.object.bucket}/${sent.object.key}` });
   }
-  return { image, upload: upload ?? undefined, validation, object, sha256, uploadAs: choice, objectDeleted, adopted };
+  return { image, upload: upload ?? undefined, validation, object: sent?.object, sha256: sent?.sha256, uploadAs: sent?.choice, objectDeleted, adopted };
 }

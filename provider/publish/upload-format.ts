@@ -1,4 +1,4 @@
-// How a local file is sent to Spaces: `auto` picks the smaller of sending it as it is and converting it.
+// How a local file is sent to Spaces: `auto` sends what is already compressed as it is, and converts the rest to a compressed qcow2.
 import type { FileShape } from "../image";
 import type { UploadFormat } from "./inputs";
 
