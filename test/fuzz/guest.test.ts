@@ -3,14 +3,15 @@
 // mutations of the files the checks read (GUEST_FUZZ_COUNT, default 200) over the sample guest and a bootable
 // Debian 12, each ending in time and memory with exit 0, 1 or 2, no untyped error, and no verdict changed but those
 // of the checks that own the changed file. `make fuzz` runs it longer over every bootable corpus image.
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { bootCorpus } from "../support/corpus";
 import { fixtures } from "../support/fixtures";
 import { requireTools } from "../support/require";
 import { Worker } from "./fuzz";
-import { guestFuzz, guestSeeds, type Seed } from "./guest";
+import { guestFuzz, guestSeeds, replayGuestCases, saveCase, type Seed } from "./guest";
+import { ownersOf, type GuestMutation } from "./guest-mutate";
 import { REPRODUCERS, reproduce, strays } from "./reproducers";
 
 const missing =
@@ -57,6 +58,51 @@ if (missing && process.env.REQUIRE_TOOLS !== "1") {
       },
       120_000,
     );
+
+    test("the replay harness: a saved case replays on its seed, a verdict moved outside its owners is reported", async () => {
+      const root = mkdtempSync(join(work, "replay-"));
+      // An fstab whose root names a filesystem the image does not have: the fstab check's verdict moves.
+      const m: GuestMutation = {
+        guest: seeds.sample.name,
+        target: "/etc/fstab",
+        what: ["root on a missing UUID"],
+        requests: ["rm /etc/fstab", "write $DIR/fstab /etc/fstab"],
+        files: { fstab: Buffer.from("UUID=0badc0de-0000-4000-8000-000000000000 / ext4 defaults 0 1\n") },
+        owners: ownersOf("/etc/fstab"),
+      };
+      saveCase(root, "owned", m);
+      saveCase(root, "unowned", { ...m, owners: [] });
+      saveCase(root, "elsewhere", { ...m, guest: "no-such-guest" });
+      const w = new Worker(1024);
+      try {
+        const r = await replayGuestCases(root, [seeds.sample], w);
+        expect(r.cases).toBe(3);
+        expect(r.problems).toEqual([expect.stringMatching(/^elsewhere: its seed guest no-such-guest/), expect.stringMatching(/^unowned .*: stray: fstab: /)]);
+      } finally {
+        w.close();
+      }
+    }, 300_000);
+
+    test("every case saved in test/fuzz/guest-regressions replays clean on its seed guest", async () => {
+      const root = join(__dirname, "guest-regressions");
+      const saved = existsSync(root) ? readdirSync(root).filter((n) => existsSync(join(root, n, "case.json"))) : [];
+      const guests = [...new Set(saved.map((n) => (JSON.parse(readFileSync(join(root, n, "case.json"), "utf8")) as GuestMutation).guest))];
+      const have = Object.values(seeds);
+      const more = guests.filter((g) => !have.some((s) => s.name === g));
+      const w = new Worker(1024);
+      try {
+        // Cases from `make fuzz` on other corpus images get their seed built here (the corpus is cached).
+        const corpus = more.length > 0 ? bootCorpus(more) : null;
+        if (corpus && !corpus.dir) throw new Error(`seeds for saved cases unavailable: ${corpus.reason}`);
+        const extra = corpus ? await guestSeeds({ fixtures: null, corpus: more.map((g) => corpus.get(g)) }, work, w) : [];
+        const r = await replayGuestCases(root, [...have, ...extra], w);
+        console.log(`guest regressions: ${r.cases} saved cases replayed`);
+        expect(r.cases).toBe(saved.length);
+        expect(r.problems).toEqual([]);
+      } finally {
+        w.close();
+      }
+    }, 900_000);
 
     test("a fixed seed's mutations of the guest's files end well, and move only the checks that own the file", async () => {
       const count = Number(process.env.GUEST_FUZZ_COUNT ?? 200);

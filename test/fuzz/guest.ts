@@ -3,7 +3,7 @@
 // worker process. A case must end within a time limit and a memory limit, with exit 0, 1 or 2 and no error that is
 // not a typed one, and every check that does not own the changed file must keep the verdict it has on the seed.
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gunzipSync, gzipSync } from "node:zlib";
@@ -175,25 +175,16 @@ export async function guestFuzz(options: GuestFuzzOptions): Promise<GuestFuzzRep
         for (let k = next++; k < options.count; k = next++) {
           const seed = options.seeds[k % options.seeds.length];
           const m = guestMutation(seed.name, seed.entries, prng((options.seed * 1_000_003 + k) >>> 0));
-          const dir = join(scratch, `case-${k}`);
-          const file = applyGuest(seed, m, dir);
-          const r = await worker.run(k, file, timeoutMs);
+          const { bad, moved } = await runCase(seed, m, worker, join(scratch, `case-${k}`), k, { timeoutMs, maxRssMiB });
           report.cases++;
           report.targets[m.target] = (report.targets[m.target] ?? 0) + 1;
-          let bad = judge(r, maxRssMiB, timeoutMs);
-          if (!bad && "checks" in r && r.checks) {
-            const got = r.checks;
-            if (m.owners.some((id) => got[id] !== seed.baseline[id])) report.changed++;
-            const stray = strayVerdicts(seed, m, r.checks);
-            if (stray.length > 0) bad = { kind: "stray", detail: stray.join("; ") };
-          }
+          if (moved) report.changed++;
           if (bad) {
             const failure: GuestFailure = { case: k, mutation: m, ...bad };
             if (options.regressions) failure.file = saveCase(options.regressions, `${bad.kind}-${seed.name}-${options.seed}-${k}`, m);
             report.failures.push(failure);
             log(`case ${k} (${seed.name}, ${m.target}: ${m.what.join(", ")}): ${bad.kind}: ${bad.detail.split("\n")[0]}`);
           }
-          rmSync(dir, { recursive: true, force: true });
           if (report.cases % 50 === 0) log(`${report.cases} cases, ${report.failures.length} failures, ${Math.round((Date.now() - t0) / 1000)} s`);
         }
       }),
@@ -204,6 +195,52 @@ export async function guestFuzz(options: GuestFuzzOptions): Promise<GuestFuzzRep
   }
   report.seconds = Math.round((Date.now() - t0) / 100) / 10;
   return report;
+}
+
+/**
+ * One case: the seed copied into `dir` and changed, validated in `worker`, and judged: `bad` when it ended badly or
+ * moved a check that does not own the file; `moved` when a check that owns it changed its verdict. `dir` is removed.
+ */
+async function runCase(seed: Seed, m: GuestMutation, worker: Worker, dir: string, id: number, limits: { timeoutMs: number; maxRssMiB: number }) {
+  try {
+    const r = await worker.run(id, applyGuest(seed, m, dir), limits.timeoutMs);
+    let bad = judge(r, limits.maxRssMiB, limits.timeoutMs);
+    let moved = false;
+    if (!bad && "checks" in r && r.checks) {
+      const got = r.checks;
+      moved = m.owners.some((c) => got[c] !== seed.baseline[c]);
+      const stray = strayVerdicts(seed, m, got);
+      if (stray.length > 0) bad = { kind: "stray", detail: stray.join("; ") };
+    }
+    return { bad, moved };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Replays the saved cases under `root` (see saveCase), each on the seed guest it was made from: every one must now
+ * end well and move no check but its file's owners. A case whose seed is not among `seeds` is reported, not skipped.
+ */
+export async function replayGuestCases(root: string, seeds: Seed[], worker: Worker): Promise<{ cases: number; problems: string[] }> {
+  const names = existsSync(root) ? readdirSync(root).filter((n) => existsSync(join(root, n, "case.json"))) : [];
+  const scratch = mkdtempSync(join(tmpdir(), "do-image-guest-replay-"));
+  const problems: string[] = [];
+  try {
+    for (const [k, name] of names.entries()) {
+      const m = loadCase(join(root, name));
+      const seed = seeds.find((s) => s.name === m.guest);
+      if (!seed) {
+        problems.push(`${name}: its seed guest ${m.guest} is not among ${seeds.map((s) => s.name).join(", ")}`);
+        continue;
+      }
+      const { bad } = await runCase(seed, m, worker, join(scratch, name), k, { timeoutMs: 20_000, maxRssMiB: 400 });
+      if (bad) problems.push(`${name} (${m.target}: ${m.what.join(", ")}): ${bad.kind}: ${bad.detail.split("\n")[0]}`);
+    }
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+  return { cases: names.length, problems };
 }
 
 /** A failing case as a replayable directory: the mutation (requests, owners) and its files, gzipped. */
