@@ -3,7 +3,8 @@ import { GUEST_LIMITS } from "../guest-limits";
 import { ImageError } from "../errors";
 import type { ByteSource } from "../source";
 import { parseDirBlock, type DirEntry } from "./directory";
-import { parseExtentHeader, parseIndex, parseLeaf, type Extent } from "./extents";
+import { extentMap, indirectMap, walkExtents, type BlockMap } from "./blockmap";
+import type { Extent } from "./extents";
 import { Inode, INODE_FLAGS, I_BLOCK_SIZE } from "./inode";
 import { INCOMPAT, RO_COMPAT, Superblock, SUPERBLOCK_OFFSET, SUPERBLOCK_SIZE } from "./superblock";
 
@@ -29,9 +30,6 @@ export interface Resolved {
   /** The canonical path after following symlinks. */
   path: string;
 }
-
-/** A block-to-block map of one file: physical block for each logical block, 0 for a hole. */
-type BlockMap = (logical: number) => Promise<number>;
 
 export class Ext4 {
   readonly info: Ext4Info;
@@ -145,85 +143,19 @@ export class Ext4 {
     return Inode.parse(await this.src.read(table * this.sb.blockSize + index * this.sb.inodeSize, this.sb.inodeSize), number);
   }
 
-  /** Every extent of an extent-mapped inode, sorted by logical block; trees of any depth. */
+  /** Every extent of an extent-mapped inode, sorted by logical block (the last few hundred files' cached). */
   async extents(inode: Inode): Promise<Extent[]> {
     const cached = this.extentCache.get(inode.number);
     if (cached) return cached;
-    const out: Extent[] = [];
-    const walk = async (node: Buffer, depth: number, budget: { nodes: number }): Promise<void> => {
-      const h = parseExtentHeader(node);
-      if (!h || h.depth !== depth || h.entries > h.max) {
-        throw new ImageError(`${this.name}: inode ${inode.number} has a damaged extent tree node (depth ${depth})`, {
-          file: this.name,
-          fix: "the filesystem is damaged; run e2fsck on it before building the image",
-          code: "ext-corrupt",
-        });
-      }
-      if (h.depth === 0) {
-        out.push(...parseLeaf(node, h.entries));
-        return;
-      }
-      for (const idx of parseIndex(node, h.entries)) {
-        if (--budget.nodes < 0)
-          throw new ImageError(`${this.name}: inode ${inode.number}'s extent tree is larger than its file`, {
-            file: this.name,
-            fix: "run e2fsck",
-            code: "ext-corrupt",
-          });
-        await walk(await this.readBlocks(idx.leaf), depth - 1, budget);
-      }
-    };
-    const root = parseExtentHeader(inode.iBlock);
-    if (!root || root.depth > 5)
-      throw new ImageError(`${this.name}: inode ${inode.number} has no valid extent tree root`, { file: this.name, fix: "run e2fsck", code: "ext-corrupt" });
-    await walk(inode.iBlock, root.depth, { nodes: Math.ceil(inode.size / this.sb.blockSize) + 16 });
-    out.sort((a, b) => a.logical - b.logical);
+    const out = await walkExtents(inode, this.name, this.sb.blockSize, (block, count) => this.readBlocks(block, count));
     if (this.extentCache.size > 256) this.extentCache.clear();
     this.extentCache.set(inode.number, out);
     return out;
   }
 
   private async blockMap(inode: Inode): Promise<BlockMap> {
-    if (inode.flags & INODE_FLAGS.EXTENTS) {
-      const extents = await this.extents(inode);
-      return async (logical) => {
-        // Binary search for the extent containing `logical`.
-        let lo = 0;
-        let hi = extents.length - 1;
-        while (lo <= hi) {
-          const mid = (lo + hi) >> 1;
-          const e = extents[mid];
-          if (logical < e.logical) hi = mid - 1;
-          else if (logical >= e.logical + e.length) lo = mid + 1;
-          else return e.uninitialized ? 0 : e.physical + (logical - e.logical);
-        }
-        return 0;
-      };
-    }
-    // ext2/3 block map: 12 direct pointers, then single-, double- and triple-indirect blocks.
-    const ptrs = this.sb.blockSize / 4;
-    const iblock = (i: number) => inode.iBlock.readUInt32LE(i * 4);
-    const indirectCache = new Map<number, Buffer>();
-    const pointer = async (block: number, index: number): Promise<number> => {
-      if (block === 0) return 0;
-      let buf = indirectCache.get(block);
-      if (!buf) {
-        buf = await this.readBlocks(block);
-        if (indirectCache.size > 64) indirectCache.clear();
-        indirectCache.set(block, buf);
-      }
-      return buf.readUInt32LE(index * 4);
-    };
-    return async (logical) => {
-      if (logical < 12) return iblock(logical);
-      let n = logical - 12;
-      if (n < ptrs) return pointer(iblock(12), n);
-      n -= ptrs;
-      if (n < ptrs * ptrs) return pointer(await pointer(iblock(13), Math.floor(n / ptrs)), n % ptrs);
-      n -= ptrs * ptrs;
-      const l1 = await pointer(iblock(14), Math.floor(n / (ptrs * ptrs)));
-      return pointer(await pointer(l1, Math.floor(n / ptrs) % ptrs), n % ptrs);
-    };
+    if (inode.flags & INODE_FLAGS.EXTENTS) return extentMap(await this.extents(inode));
+    return indirectMap(inode, this.sb.blockSize, (block, count) => this.readBlocks(block, count));
   }
 
   /** Inline data (INLINE_DATA_FL): i_block followed by the system.data xattr. */
