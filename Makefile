@@ -32,7 +32,7 @@ build: install ## compile TypeScript into dist/, and bundle the CLI into dist/cl
 	@if LC_ALL=C grep -q -P '[^\x00-\x7F]' dist/cli/*.js; then LC_ALL=C grep -n -P '[^\x00-\x7F]' dist/cli/*.js | cut -c1-160 >&2; \
 	  echo "make build: the bundle must be ASCII; reword the comments above (… is ..., ≤ is <=)" >&2; exit 1; fi
 
-generate: build ## regenerate the Pulumi argument types from schema.json (provider/pulumi/args.generated.ts)
+generate: build ## regenerate the faces' argument types from schema.json (provider/pulumi/args.generated.ts, provider/cdktf/config.generated.ts)
 	node dist/tools/schema-types/generate.js
 
 lint: install ## eslint and prettier --check

@@ -84,7 +84,7 @@ test("the CDKTF CustomImage config has every input, or says why it has none", ()
 });
 
 test("the CDKTF ImageDroplet config has exactly the Pulumi ImageDroplet's inputs", () => {
-  expect(members("provider/cdktf/index.ts", "ImageDropletConfig")).toEqual(Object.keys(IMAGE_DROPLET.inputProperties).sort());
+  expect(members("provider/cdktf/config.generated.ts", "ImageDropletConfig")).toEqual(Object.keys(IMAGE_DROPLET.inputProperties).sort());
 });
 
 test("push has a flag for every input, or says why it has none, and every flag it names exists", () => {

@@ -13,6 +13,9 @@ import { failureLines, type ValidationReport } from "../image";
 import type { BootWhen } from "../boot/when";
 import { checkInputs, convertedCopyPath, objectKey, spacesRegionFor, uploadName } from "../publish";
 import { publicObjectUrl, sha256FileSync, spacesLocation } from "../spaces";
+import type { ImageDropletConfig } from "./config.generated";
+
+export type { ImageDropletConfig };
 
 export interface CustomImageConfig {
   /** The local image file (raw, qcow2, VMDK, VDI or VHDX, optionally gzip or bzip2), relative to where synth runs (cdktf.json's folder). */
@@ -160,30 +163,6 @@ export class CustomImage extends Construct {
       });
     }
   }
-}
-
-export interface ImageDropletConfig {
-  readonly image: CustomImage;
-  /** Must be one of the image's regions. */
-  readonly region: string;
-  readonly size: string;
-  /** Required: Droplets from custom images have no root password. */
-  readonly sshKeys: string[];
-  /** @default the construct id */
-  readonly name?: string;
-  readonly userData?: string;
-  readonly tags?: string[];
-  readonly vpcUuid?: string;
-  readonly monitoring?: boolean;
-  readonly backups?: boolean;
-  /** Install the Droplet agent (for the web console); it needs an image that supports it. @default false */
-  readonly dropletAgent?: boolean;
-  /** Shut down gracefully before destroying. @default false */
-  readonly gracefulShutdown?: boolean;
-  /** Grow the disk when resizing. @default true */
-  readonly resizeDisk?: boolean;
-  /** Block storage volumes to attach. */
-  readonly volumeIds?: string[];
 }
 
 /** A Droplet from a CustomImage, after the image; no IPv6 (custom images get none). */

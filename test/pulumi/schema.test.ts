@@ -10,7 +10,7 @@ import { CUSTOM_IMAGE_TOKEN, schemaFailures } from "../../provider/pulumi/engine
 import { check } from "../../provider/pulumi/engine/check";
 import * as pulumi from "@pulumi/pulumi";
 import { serializeWithMocks } from "../../tools/local-do/pulumi-host";
-import { expected, generate, GENERATED } from "../../tools/schema-types/generate";
+import { expected, generate, OUTPUTS } from "../../tools/schema-types/generate";
 import { describeWithShared, PULUMI_METASCHEMA } from "../support/shared";
 
 const ROOT = join(__dirname, "..", "..");
@@ -61,10 +61,15 @@ test.each([
   expect(Object.keys(schema.resources[token].properties).sort()).toEqual(members(file, cls));
 });
 
-test("the Pulumi arguments are generated from schema.json, and the committed file is what the generator writes now", () => {
-  const committed = readFileSync(GENERATED, "utf8");
-  const wanted = expected();
-  if (committed !== wanted) throw new Error(`${GENERATED} is out of date with schema.json: run \`make generate\` and commit the result`);
+test.each(OUTPUTS.map((o) => [o.file.slice(o.file.indexOf("provider/")), o] as const))(
+  "%s is generated from schema.json, and the committed file is what the generator writes now",
+  (file, output) => {
+    const committed = readFileSync(output.file, "utf8");
+    if (committed !== expected(output)) throw new Error(`${file} is out of date with schema.json: run \`make generate\` and commit the result`);
+  },
+);
+
+test("the generated arguments have the schema's inputs, with their requiredness", () => {
   // Each resource's and type's inputs, with their requiredness, are the schema's.
   for (const [name, spec] of [
     ["CustomImageArgs", CUSTOM_IMAGE_SPEC],
@@ -73,6 +78,8 @@ test("the Pulumi arguments are generated from schema.json, and the committed fil
     expect(members("provider/pulumi/args.generated.ts", name)).toEqual(Object.keys(spec.inputProperties).sort());
     expect(requiredMembers("provider/pulumi/args.generated.ts", name)).toEqual([...spec.requiredInputs].sort());
   }
+  const droplet = schema.resources["do-image:index:ImageDroplet"];
+  expect(requiredMembers("provider/cdktf/config.generated.ts", "ImageDropletConfig")).toEqual([...droplet.requiredInputs].sort());
   expect(members("provider/pulumi/args.generated.ts", "CustomImageSpacesArgs")).toEqual(
     Object.keys(schema.types["do-image:index:CustomImageSpaces"].properties).sort(),
   );
