@@ -10,12 +10,38 @@ import { PUSH_FLAGS } from "../provider/cli/commands/push";
 import type { CommandSpec } from "../provider/cli/args";
 import { INPUT_KEYS } from "../provider/pulumi/engine/types";
 import { ACCESS_MODES, DISTRIBUTIONS } from "../provider/publish";
-import { UPLOAD_FORMATS } from "../provider/publish/inputs";
+import { UPLOAD_FORMATS, type PublishInputs } from "../provider/publish/inputs";
+import type { Unwrap } from "@pulumi/pulumi";
+import type { CustomImageArgs } from "../provider/pulumi/args.generated";
+import type { CustomImageInputs } from "../provider/pulumi/engine/types";
+import type { CustomImageConfig } from "../provider/cdktf";
 
 const ROOT = join(__dirname, "..");
 const schema = JSON.parse(readFileSync(join(ROOT, "schema.json"), "utf8"));
 const CUSTOM_IMAGE = schema.resources["pulumi-nodejs:dynamic/do-image:CustomImage"];
 const IMAGE_DROPLET = schema.resources["do-image:index:ImageDroplet"];
+
+// Types, checked by the compiler (ts-jest type-checks this file; so does `make lint`): every value schema.json allows
+// for CustomImage, as the generated arguments hold it once resolved, is a value the core's publish inputs and the
+// engine's inputs take. A hand-kept field narrower than the schema's, or of another type, fails this suite to compile.
+// (The Pulumi face fills in name, and the engine resourceName and tags, before either sees them.)
+type SchemaCustomImage = Unwrap<CustomImageArgs>;
+export const coreTakesSchema = (p: SchemaCustomImage & { name: string }): PublishInputs => p;
+export const engineTakesSchema = (p: SchemaCustomImage & { name: string; resourceName: string; tags: string[] }): CustomImageInputs => p;
+/** The CDKTF config flattens `spaces`; each field it has takes the schema's values (not gzip: CDKTF_UPLOAD_FORMATS says why). */
+export const cdktfTakesSchema = (p: SchemaCustomImage & { file: string; spaces: { bucket: string } }): CustomImageConfig => ({
+  file: p.file,
+  regions: p.regions,
+  bucket: p.spaces.bucket,
+  spacesRegion: p.spaces.region,
+  keyPrefix: p.spaces.keyPrefix,
+  uploadAs: p.spaces.uploadAs === "gzip" ? undefined : p.spaces.uploadAs,
+  name: p.name,
+  description: p.description,
+  distribution: p.distribution,
+  tags: p.tags,
+  validation: p.validation,
+});
 
 /** Member names of an interface, read with the compiler. */
 function members(file: string, name: string): string[] {

@@ -40,7 +40,7 @@ export interface CustomImageConfig {
    * of uncompressed data. The default sends the file as it is, because the object's URL changes with the choice and
    * Terraform replaces an image whose URL changed. @default "original"
    */
-  readonly uploadAs?: "auto" | "original" | "qcow2";
+  readonly uploadAs?: (typeof CDKTF_UPLOAD_FORMATS)[number];
   /**
    * Check ids whose failures only warn; `boot` boots the image locally in QEMU as a Droplet at synth to decide (auto:
    * when a check that predicts the boot warns or cannot judge; always; never: 1-3 minutes under TCG, needs
@@ -48,6 +48,12 @@ export interface CustomImageConfig {
    */
   readonly validation?: { readonly enabled?: boolean; readonly skip?: string[]; readonly boot?: BootWhen };
 }
+
+/**
+ * What a construct can send: the file, or the qcow2 made at synth. Not "gzip", which push and Pulumi make while the
+ * file uploads: here Terraform's provider uploads the file itself.
+ */
+export const CDKTF_UPLOAD_FORMATS = ["auto", "original", "qcow2"] as const;
 
 /** The CLI this package ships, run in a child process: construct validations are synchronous, the validator is not. */
 const cliPath = () => join(packageRoot(), "dist", "provider", "cli", "main.js");
@@ -120,6 +126,12 @@ export class CustomImage extends Construct {
       spaces: { bucket: config.bucket, region: config.spacesRegion, keyPrefix: config.keyPrefix, access: "public-read" },
       validation: config.validation?.enabled === false ? false : { skip: config.validation?.skip, boot: config.validation?.boot },
     });
+    const uploadAs = config.uploadAs ?? "original";
+    if (!CDKTF_UPLOAD_FORMATS.includes(uploadAs))
+      problems.push({
+        field: "uploadAs",
+        reason: `${JSON.stringify(uploadAs)} is not one of ${CDKTF_UPLOAD_FORMATS.join(", ")} (a construct cannot gzip while Terraform uploads; "qcow2" compresses at synth)`,
+      });
     if (problems.length > 0)
       throw new UsageError(`CustomImage ${id}: ${problems.map((p) => `${p.field}: ${p.reason}`).join("; ")}`, { fix: "correct the construct's config" });
     if (!existsSync(file))
@@ -127,7 +139,6 @@ export class CustomImage extends Construct {
     this.regions = inputs.regions;
     const spacesRegion = spacesRegionFor(config.spacesRegion, this.regions[0]);
     this.sha256 = sha256FileSync(file);
-    const uploadAs = config.uploadAs ?? "original";
     const converted = uploadAs === "original" ? null : convertForSynth(file, this.sha256, uploadAs);
     this.uploadedAs = converted ? "qcow2" : "original";
     this.objectKey = objectKey(this.sha256, uploadName(file, this.uploadedAs), config.keyPrefix);

@@ -8,7 +8,8 @@ import { Droplet } from "@cdktf/provider-digitalocean/lib/droplet";
 import { DigitaloceanProvider } from "@cdktf/provider-digitalocean/lib/provider";
 import { SpacesBucketObject } from "@cdktf/provider-digitalocean/lib/spaces-bucket-object";
 import { App, Testing, TerraformStack } from "cdktf";
-import { CustomImage, ImageDroplet } from "../../provider/cdktf";
+import { CDKTF_UPLOAD_FORMATS, CustomImage, ImageDroplet } from "../../provider/cdktf";
+import { UPLOAD_FORMATS } from "../../provider/publish/inputs";
 import { ImageStack } from "../../examples/cdktf/main";
 
 Testing.setupJest();
@@ -90,6 +91,15 @@ test("a Droplet outside the image's regions fails synth", () => {
   const image = new CustomImage(stack, "img", { file: SAMPLE, regions: ["nyc3"], bucket: "bkt", validation: { enabled: false } });
   new ImageDroplet(stack, "web", { image, region: "ams3", size: "s-1vcpu-1gb", sshKeys: ["k"] });
   expect(() => Testing.fullSynth(stack)).toThrow(/region "ams3" is not one of the image's regions \(nyc3\)/);
+});
+
+test("an uploadAs a construct cannot make is refused naming the field, before any conversion (a JavaScript program has no type check)", () => {
+  expect([...CDKTF_UPLOAD_FORMATS]).toEqual(UPLOAD_FORMATS.filter((f) => f !== "gzip"));
+  const stack = new TerraformStack(Testing.app(), "upload-as");
+  for (const uploadAs of ["gzip", "qcow"])
+    expect(() => new CustomImage(stack, `img-${uploadAs}`, { file: SAMPLE, regions: ["nyc3"], bucket: "bkt", uploadAs: uploadAs as "qcow2" })).toThrow(
+      new RegExp(`CustomImage img-${uploadAs}: uploadAs: "${uploadAs}" is not one of auto, original, qcow2`),
+    );
 });
 
 test("app.synth() writes the Terraform JSON offline, as `cdktf synth` does", () => {
