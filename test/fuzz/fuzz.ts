@@ -88,9 +88,13 @@ export class Worker {
     });
   }
 
-  close(): void {
+  /** Stops the worker; resolves once it has exited, so that no child or pipe outlives its caller (a jest worker). */
+  close(): Promise<void> {
     this.child.removeAllListeners("exit");
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return Promise.resolve();
+    const exited = new Promise<void>((resolve) => this.child.once("exit", () => resolve()));
     this.child.kill();
+    return exited;
   }
 }
 
@@ -150,7 +154,7 @@ export async function fuzz(options: FuzzOptions): Promise<FuzzReport> {
       }),
     );
   } finally {
-    for (const w of pool) w.close();
+    await Promise.all(pool.map((w) => w.close()));
     rmSync(scratch, { recursive: true, force: true });
   }
   report.seconds = Math.round((Date.now() - t0) / 100) / 10;
@@ -165,7 +169,7 @@ export async function check(file: string, options: { timeoutMs?: number; maxRssM
   try {
     return judge(await w.run(0, file, timeoutMs), maxRssMiB, timeoutMs);
   } finally {
-    w.close();
+    await w.close();
   }
 }
 

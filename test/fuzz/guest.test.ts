@@ -37,7 +37,7 @@ if (missing && process.env.REQUIRE_TOOLS !== "1") {
         const [sample, bootable] = await guestSeeds({ fixtures: f.dir, corpus: [corpus.get("ok-gpt")] }, work, w);
         Object.assign(seeds, { sample, bootable });
       } finally {
-        w.close();
+        await w.close();
       }
     }, 20 * 60_000);
     afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -79,7 +79,7 @@ if (missing && process.env.REQUIRE_TOOLS !== "1") {
         expect(r.cases).toBe(3);
         expect(r.problems).toEqual([expect.stringMatching(/^elsewhere: its seed guest no-such-guest/), expect.stringMatching(/^unowned .*: stray: fstab: /)]);
       } finally {
-        w.close();
+        await w.close();
       }
     }, 300_000);
 
@@ -100,7 +100,7 @@ if (missing && process.env.REQUIRE_TOOLS !== "1") {
         expect(r.cases).toBe(saved.length);
         expect(r.problems).toEqual([]);
       } finally {
-        w.close();
+        await w.close();
       }
     }, 900_000);
 

@@ -190,7 +190,7 @@ export async function guestFuzz(options: GuestFuzzOptions): Promise<GuestFuzzRep
       }),
     );
   } finally {
-    for (const w of pool) w.close();
+    await Promise.all(pool.map((w) => w.close()));
     rmSync(scratch, { recursive: true, force: true });
   }
   report.seconds = Math.round((Date.now() - t0) / 100) / 10;
@@ -300,7 +300,7 @@ if (require.main === module) {
           process.stderr.write(`left out ${img.name}: ${(err as Error).message}\n`);
         }
     } finally {
-      w.close();
+      await w.close();
     }
     const options = {
       seed: Number(arg("seed") ?? Date.now() % 1_000_000),

@@ -235,7 +235,7 @@ if (require.main === module) {
     const f = runBuilder(join(packageRoot(), "test", "fixtures", "build.sh"));
     const corpus = bootCorpus(["ok-gpt"]);
     const [sample, bootable] = await guestSeeds({ fixtures: f.dir, corpus: corpus.dir ? [corpus.get("ok-gpt")] : [] }, work, w);
-    w.close();
+    await w.close();
     const only = new RegExp(process.argv.find((a) => a.startsWith("--only="))?.slice(7) ?? "");
     for (const r of REPRODUCERS.filter((x) => only.test(x.name))) {
       const seed = r.seed === "sample" ? sample : bootable;
