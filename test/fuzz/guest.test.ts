@@ -10,7 +10,7 @@ import { bootCorpus } from "../support/corpus";
 import { fixtures } from "../support/fixtures";
 import { requireTools } from "../support/require";
 import { Worker } from "./fuzz";
-import { guestFuzz, guestSeeds, replayGuestCases, saveCase, type Seed } from "./guest";
+import { CASE_LIMITS, guestFuzz, guestSeeds, replayGuestCases, saveCase, type Seed } from "./guest";
 import { ownersOf, type GuestMutation } from "./guest-mutate";
 import { REPRODUCERS, reproduce, strays } from "./reproducers";
 
@@ -73,7 +73,7 @@ if (missing && process.env.REQUIRE_TOOLS !== "1") {
       saveCase(root, "owned", m);
       saveCase(root, "unowned", { ...m, owners: [] });
       saveCase(root, "elsewhere", { ...m, guest: "no-such-guest" });
-      const w = new Worker(1024);
+      const w = new Worker(CASE_LIMITS.maxRssMiB);
       try {
         const r = await replayGuestCases(root, [seeds.sample], w);
         expect(r.cases).toBe(3);
@@ -89,7 +89,7 @@ if (missing && process.env.REQUIRE_TOOLS !== "1") {
       const guests = [...new Set(saved.map((n) => (JSON.parse(readFileSync(join(root, n, "case.json"), "utf8")) as GuestMutation).guest))];
       const have = Object.values(seeds);
       const more = guests.filter((g) => !have.some((s) => s.name === g));
-      const w = new Worker(1024);
+      const w = new Worker(CASE_LIMITS.maxRssMiB);
       try {
         // Cases from `make fuzz` on other corpus images get their seed built here (the corpus is cached).
         const corpus = more.length > 0 ? bootCorpus(more) : null;

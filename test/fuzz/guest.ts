@@ -148,6 +148,9 @@ export function strayVerdicts(seed: Seed, m: GuestMutation, got: Record<string, 
     .map((id) => `${id}: ${seed.baseline[id]} -> ${got[id]}`);
 }
 
+/** Each case's bounds, in the fuzzer and when a saved case replays: its answer within this time, its worker within this memory. */
+export const CASE_LIMITS = Object.freeze({ timeoutMs: 20_000, maxRssMiB: 400 });
+
 export interface GuestFuzzOptions {
   seed: number;
   count: number;
@@ -162,8 +165,8 @@ export interface GuestFuzzOptions {
 
 export async function guestFuzz(options: GuestFuzzOptions): Promise<GuestFuzzReport> {
   const t0 = Date.now();
-  const timeoutMs = options.timeoutMs ?? 20_000;
-  const maxRssMiB = options.maxRssMiB ?? 400;
+  const timeoutMs = options.timeoutMs ?? CASE_LIMITS.timeoutMs;
+  const maxRssMiB = options.maxRssMiB ?? CASE_LIMITS.maxRssMiB;
   const log = options.log ?? (() => undefined);
   const scratch = mkdtempSync(join(tmpdir(), "do-image-guest-fuzz-"));
   const report: GuestFuzzReport = { cases: 0, failures: [], targets: {}, changed: 0, seconds: 0 };
@@ -234,7 +237,7 @@ export async function replayGuestCases(root: string, seeds: Seed[], worker: Work
         problems.push(`${name}: its seed guest ${m.guest} is not among ${seeds.map((s) => s.name).join(", ")}`);
         continue;
       }
-      const { bad } = await runCase(seed, m, worker, join(scratch, name), k, { timeoutMs: 20_000, maxRssMiB: 400 });
+      const { bad } = await runCase(seed, m, worker, join(scratch, name), k, CASE_LIMITS);
       if (bad) problems.push(`${name} (${m.target}: ${m.what.join(", ")}): ${bad.kind}: ${bad.detail.split("\n")[0]}`);
     }
   } finally {

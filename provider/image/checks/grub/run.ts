@@ -372,7 +372,9 @@ export class Walk implements WalkState {
     try {
       // grub_menu_execute_entry boots whatever is loaded once the entry's script ends: each failing command printed its
       // error and cleared grub_errno (grub_print_error), so an initrd that failed after the kernel loaded leaves a
-      // kernel booted without it, as a boot shows (GRUB: "too deep nesting of symlinks", then the kernel starts).
+      // kernel booted without it, as a boot of GRUB 2.06 shows (GRUB: "too deep nesting of symlinks", then the kernel
+      // starts). Not followed yet: GRUB after 2.12 (commit 0c072808b, "normal/menu: Check return code of the script")
+      // boots only when the script's last command succeeded; $prefix/i386-pc/modinfo.sh names the release.
       await this.call(entry.body, entry.args, entry.at);
       if (this.loaded) this.boot(this.loaded, entry.title);
       // A submenu chosen by the timeout runs with timeout 0 (auto_boot).
