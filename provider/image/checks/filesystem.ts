@@ -6,7 +6,7 @@
 import { ImageError } from "../errors";
 import { FS_NAMES } from "./fstype";
 import { lines, placeOf, type Guest } from "./guest";
-import { result, type CheckResult, type Evidence } from "./types";
+import { CHECK_BY_BOOTING, result, type CheckResult, type Evidence } from "./types";
 
 const REBUILD = "rebuild the image with an ext4 root filesystem (DigitalOcean's custom images need ext3 or ext4), e.g. with Packer or virt-install";
 
@@ -25,7 +25,7 @@ export async function checkFilesystem(guest: Guest): Promise<CheckResult> {
           { partition: other.number, text: FS_NAMES[other.fsType] },
           ...guest.partitions.filter((p) => p.volume).map((p) => ({ partition: p.number, text: p.typeName })),
         ],
-        "check by booting: do-image validate --boot IMAGE (or make the root a linear logical volume, or a partition, holding ext4)",
+        `${CHECK_BY_BOOTING} (or make the root a linear logical volume, or a partition, holding ext4)`,
       );
     }
     if (other && other.fsType !== "ext") {

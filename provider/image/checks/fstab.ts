@@ -14,7 +14,7 @@ import type { Init } from "./systemd";
 import { ImageError } from "../errors";
 import type { PartitionTable } from "../partitions";
 import { lines, placeOf, type Guest, type GuestPartition } from "./guest";
-import { result, type CheckResult, type Evidence } from "./types";
+import { CHECK_BY_BOOTING, result, type CheckResult, type Evidence } from "./types";
 
 /** Filesystem types with no device behind them. */
 const VIRTUAL = new Set([
@@ -166,7 +166,7 @@ export async function checkFstab(guest: Guest, table: PartitionTable, init: Init
       "warn",
       `/etc/fstab is ${kind}, not a file: how the init reads it is not followed here`,
       [{ partition: part, path: "/etc/fstab", text: kind }],
-      "make /etc/fstab a regular file (or remove it), or check by booting: do-image validate --boot IMAGE",
+      `make /etc/fstab a regular file (or remove it), or ${CHECK_BY_BOOTING}`,
     );
   const text = await guest.root.ext.readFile("/etc/fstab");
   if (!text)

@@ -15,7 +15,7 @@ import { bootFile, type BootConfig } from "./bootconfig";
 import { resolveDevice } from "./fstab";
 import type { Guest, GuestPartition } from "./guest";
 import { lines, placeOf } from "./guest";
-import { result, type CheckResult, type Evidence } from "./types";
+import { CHECK_BY_BOOTING, result, type CheckResult, type Evidence } from "./types";
 
 /** Largest initramfs read; Debian's and Fedora's are 30–80 MiB. */
 const MAX_INITRAMFS_FILE = GUEST_LIMITS.initramfsFileBytes;
@@ -168,8 +168,7 @@ export async function checkKernel(guest: Guest, cfg: BootConfig | undefined, tab
         "install lvm2 in the image and rebuild its initramfs there (apt-get install lvm2 && update-initramfs -u -k all; on Fedora and RHEL: dracut -f --add lvm)",
       );
   }
-  if (root.status === "unsure" && r.status === "pass")
-    return result("kernel", "warn", `${r.message}; but ${root.text}`, r.evidence, "check by booting: do-image validate --boot IMAGE");
+  if (root.status === "unsure" && r.status === "pass") return result("kernel", "warn", `${r.message}; but ${root.text}`, r.evidence, CHECK_BY_BOOTING);
   return r;
 }
 

@@ -6,7 +6,7 @@
 // in /etc/rc[2-5].d. sshd must also be there: /usr/sbin/sshd (OpenSSH).
 import { detectInit, enablingLinks, firstBootPreset, maskedUnits } from "./systemd";
 import type { Guest } from "./guest";
-import { result, type CheckResult, type Evidence } from "./types";
+import { CHECK_BY_BOOTING, result, type CheckResult, type Evidence } from "./types";
 
 const SSHD_PATHS = ["/usr/sbin/sshd", "/usr/bin/sshd", "/usr/local/sbin/sshd"];
 const SSH_UNITS = ["ssh.service", "sshd.service", "ssh.socket", "sshd.socket"];
@@ -67,7 +67,7 @@ export async function checkSshd(guest: Guest, cmdline?: string): Promise<CheckRe
             "warn",
             `no ssh/sshd unit is enabled; systemd's presets would enable ${unit} at the first boot, but only if the root is writable then, and the kernel command line could not be read`,
             at,
-            `check by booting: do-image validate --boot IMAGE; or ${enableFix}`,
+            `${CHECK_BY_BOOTING}; or ${enableFix}`,
           );
         return result(
           "sshd",

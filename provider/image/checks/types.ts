@@ -15,6 +15,9 @@ export const CHECK_IDS = [
   "network",
 ] as const;
 export type CheckId = (typeof CHECK_IDS)[number];
+
+/** The fix where our reading stops short and a boot decides. */
+export const CHECK_BY_BOOTING = "check by booting: do-image validate --boot IMAGE";
 export type CheckStatus = "pass" | "fail" | "warn" | "unknown";
 
 /** Where a verdict comes from: a partition, a file in the guest, a line in it, and the text found there. */

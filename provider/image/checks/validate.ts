@@ -17,7 +17,7 @@ import { checkDatasources } from "./datasources";
 import { checkFilesystem } from "./filesystem";
 import { findGuest } from "./guest";
 import { checkSshd } from "./sshd";
-import { blocks, CHECK_IDS, result, type CheckId, type CheckResult, type ValidationReport } from "./types";
+import { blocks, CHECK_BY_BOOTING, CHECK_IDS, result, type CheckId, type CheckResult, type ValidationReport } from "./types";
 
 /** Errors that say the compression layer is the problem rather than the disk image inside it. */
 const COMPRESSION_CODES = new Set(["xz", "zstd", "zip", "nested-compression", "gzip-corrupt", "bzip2-corrupt", "bzip2-randomised"]);
@@ -67,7 +67,7 @@ const guestFileError = (err: unknown): err is ImageError =>
 
 /** A check whose file our reading could not follow: a warn naming it, and the boot decides. */
 function unfollowedFile(id: CheckId, err: ImageError): CheckResult {
-  return result(id, "warn", `not followed: ${err.message}`, [{ text: err.message }], `${err.fix}; or check by booting: do-image validate --boot IMAGE`);
+  return result(id, "warn", `not followed: ${err.message}`, [{ text: err.message }], `${err.fix}; or ${CHECK_BY_BOOTING}`);
 }
 
 /** The cloud-config keys each check's verdict rests on; the cloud-init check owns every file of /etc/cloud. */
@@ -90,7 +90,7 @@ function unfollowedConfig(c: CheckResult, cfg: CloudConfig, keys: string[]): Che
     "warn",
     `${c.message}; but ${first.path} was not read to the end (${first.why})${files.length > 1 ? ` nor ${files.length - 1} other file(s)` : ""}, and ${keys.includes("*") ? "what it configures" : `the ${keys.join(" or ")} it may set`} is not known here`,
     [...c.evidence, ...files.map((u) => ({ path: u.path, text: `not followed: ${u.why}` }))],
-    `make the file plain YAML without aliases that expand so far, under ${CLOUD_CONFIG_LIMITS.fileBytes} bytes; or check by booting: do-image validate --boot IMAGE`,
+    `make the file plain YAML without aliases that expand so far, under ${CLOUD_CONFIG_LIMITS.fileBytes} bytes; or ${CHECK_BY_BOOTING}`,
   );
 }
 
